@@ -1,0 +1,54 @@
+"""Celery settings, all derived from the one settings object (``pipeline.settings``).
+
+The values that are not optional (ARCHITECTURE.md) are fixed here: JSON only, late acks with
+redelivery of work lost with a worker, prefetch 1, time limits, a visibility timeout above the
+hard limit plus the longest retry delay, a memory cap per child, task events for Flower, no
+result backend (Postgres is the record).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue
+
+from pipeline.settings import Settings, get_settings
+
+QUEUES = ("ingest", "categorize", "training")
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    """The Celery configuration for these settings."""
+    return {
+        "broker_url": settings.effective_broker_url,
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "event_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_retry_on_worker_lost": True,  # bounded by max_retries, unlike a plain requeue
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": settings.worker_prefetch_multiplier,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
+        "worker_max_memory_per_child": settings.worker_max_memory_per_child_kb,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_default_queue": "categorize",
+        "task_create_missing_queues": True,
+        "task_routes": {"manna.submit_batch": {"queue": "ingest"},
+                        "manna.categorize_chunk": {"queue": "categorize"}},
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+    }
+
+
+globals().update(build(get_settings()))

@@ -1,0 +1,122 @@
+"""The ``manna`` command: demo, submit, job, train, db upgrade."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from contextlib import nullcontext
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from pipeline.settings import get_settings, redact_url
+
+console = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Manna: categorize bank transactions with rules and a model, through Celery."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema (Alembic)."""
+    from db.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url, revision)
+    console.print(f"schema at {revision} on {redact_url(settings.effective_database_url)}")
+
+
+@main.command()
+@click.option("--rows", default=20_000, show_default=True, help="Generated training rows.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--activate/--no-activate", default=None, help="Serve it as variant A (default: only if none is).")
+def train(rows: int, seed: int, activate: bool | None) -> None:
+    """Train the default model on generated data and register it."""
+    from tasks.training import train_default_model
+
+    _ensure_schema()
+    version = train_default_model(get_settings(), rows=rows, seed=seed, activate=activate, progress=console.print)
+    click.echo(version)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--job-id", default=None, help="Default: a new random id.")
+@click.option("--source", default="default", show_default=True)
+@click.option("--callback", default=None, help="Task name to send when the job finishes.")
+@click.option("--force-variant", type=click.Choice(["A", "B", "active", "candidate"]), default=None)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job until it finishes.")
+def submit(file: Path, job_id: str | None, source: str, callback: str | None, force_variant: str | None,
+           wait: bool) -> None:
+    """Send a CSV or JSON Lines file through ``manna.submit_batch``."""
+    from cli.progress import follow_job
+    from pipeline.readers import InputFormatError, read_rows
+    from workers.app import create_app
+    from workers.client import submit_rows
+    from workers.embedded import embedded_worker
+
+    settings = get_settings()
+    job_id = job_id or f"job-{uuid.uuid4().hex[:12]}"
+    if settings.embedded:
+        _ensure_schema()
+        if not wait:
+            raise click.UsageError("--no-wait needs a real broker (set MANNA_BROKER_URL)")
+    app = create_app(settings)
+    try:
+        rows = read_rows(file)
+        with embedded_worker(app) if settings.embedded else nullcontext():
+            started = time.perf_counter()
+            sent = submit_rows(app, rows, job_id=job_id, source=source, callback=callback,
+                               force_variant=force_variant, max_per_message=settings.max_message_transactions)
+            console.print(f"job {job_id}: sent {sent:,} transactions in {time.perf_counter() - started:.1f} s")
+            if wait:
+                follow_job(settings.effective_database_url, job_id, sent, console)
+    except InputFormatError as err:
+        raise click.UsageError(str(err)) from None
+    click.echo(job_id)
+
+
+@main.command()
+@click.argument("job_id")
+def job(job_id: str) -> None:
+    """Show a job's status and counts as JSON."""
+    from db.engine import session_scope
+    from db.jobs import job_summary
+
+    with session_scope(get_settings().effective_database_url) as session:
+        summary = job_summary(session, job_id)
+    if summary is None:
+        console.print(f"[red]no job {job_id!r}[/red]")
+        sys.exit(1)
+    click.echo(json.dumps(summary, indent=2, default=str))
+
+
+@main.command()
+@click.option("--n", "count", default=10_000, show_default=True, help="Transactions to categorize.")
+@click.option("--seed", default=42, show_default=True)
+def demo(count: int, seed: int) -> None:
+    """Embedded end-to-end run: generated lines through the real task path, then a summary."""
+    from cli.demo import run_demo
+
+    run_demo(count, seed, console)
+
+
+def _ensure_schema() -> None:
+    from db.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)

@@ -1,0 +1,83 @@
+"""Bulk, idempotent inserts: COPY into a staging table on Postgres, executemany on SQLite.
+
+Both paths insert only rows whose key is new and report which keys they inserted, so a
+redelivered chunk or a re-sent job adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` that do not exist yet (by primary or unique key); return the inserted keys."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_insert(session, table, rows, keys)
+    statement = sqlite.insert(table).on_conflict_do_nothing().returning(*(table.c[k] for k in keys))
+    return [tuple(row) for row in session.execute(statement, list(rows))]
+
+
+def upsert_ignore(session: Session, table: Table, values: dict[str, Any]) -> bool:
+    """Insert one row unless its key exists; True when this call inserted it."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _copy_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    columns = list(rows[0])
+    stage = f"stage_{table.name}"
+    column_list = ", ".join(columns)
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        # A temp table lives as long as the pooled connection: created once, emptied each use.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS)"
+            " ON COMMIT DELETE ROWS"
+        )
+        cursor.copy_expert(f"COPY {stage} ({column_list}) FROM STDIN", _copy_buffer(rows, columns))
+        cursor.execute(
+            f"INSERT INTO {table.name} ({column_list}) SELECT {column_list} FROM {stage}"
+            f" ON CONFLICT DO NOTHING RETURNING {', '.join(keys)}"
+        )
+        inserted = [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(f"TRUNCATE {stage}")
+        return inserted
+    finally:
+        cursor.close()
+
+
+def _copy_buffer(rows: Sequence[dict[str, Any]], columns: list[str]) -> io.StringIO:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_value(row[c]) for c in columns))
+        buffer.write("\n")
+    buffer.seek(0)
+    return buffer
+
+
+def _copy_value(value: Any) -> str:
+    # COPY text format: \N is NULL; backslash, tab, newline and carriage return are escaped.
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text

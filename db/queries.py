@@ -1,0 +1,41 @@
+"""Read queries for reports: what a job's labels look like and what its tasks measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import Label, RejectedTransaction, TaskMetric
+
+
+def label_counts(session: Session, job_id: str, column: str) -> list[tuple[str, int, float]]:
+    """(value, labels, mean confidence) for a label column such as category or decided_by."""
+    field = getattr(Label, column)
+    query = (select(field, func.count(), func.avg(Label.confidence)).where(Label.job_id == job_id)
+             .group_by(field).order_by(func.count().desc()))
+    return [(str(value), int(n), float(conf or 0.0)) for value, n, conf in session.execute(query)]
+
+
+def review_count(session: Session, job_id: str) -> int:
+    """Labels of a job flagged for review (below the abstain threshold)."""
+    query = select(func.count()).where(Label.job_id == job_id, Label.needs_review.is_(True))
+    return int(session.scalar(query) or 0)
+
+
+def rejection_reasons(session: Session, job_id: str) -> list[tuple[str, int]]:
+    """(reason, rows) for a job's rejected rows."""
+    query = (select(RejectedTransaction.reason, func.count()).where(RejectedTransaction.job_id == job_id)
+             .group_by(RejectedTransaction.reason).order_by(func.count().desc()))
+    return [(str(reason), int(n)) for reason, n in session.execute(query)]
+
+
+def task_totals(session: Session, job_id: str) -> dict[str, Any]:
+    """Sums of a job's ``task_metrics`` rows (counts and stage milliseconds)."""
+    columns = ["rows", "unique_rows", "cache_hits", "rule_hits", "model_hits", "fallbacks", "labels_written",
+               "normalize_ms", "cache_ms", "rules_ms", "vectorize_ms", "predict_ms", "write_ms", "total_ms",
+               "cache_errors"]
+    query = select(func.count(), *(func.coalesce(func.sum(getattr(TaskMetric, c)), 0) for c in columns))
+    row = session.execute(query.where(TaskMetric.job_id == job_id)).one()
+    return {"tasks": int(row[0]), **{c: float(v) for c, v in zip(columns, row[1:], strict=True)}}

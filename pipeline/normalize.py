@@ -1,0 +1,77 @@
+"""Text normalization: a feature text for rules, the model and the cache; a merchant key for grouping.
+
+The two differ on purpose (see MODELING.md): the feature text keeps processor prefixes and words
+that carry signal and drops only what varies per purchase (dates, times, card masks, numbers);
+the merchant key strips further, to group one merchant's lines together.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width and bidi control characters render as nothing but split or disguise words.
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_CARD_MASK = re.compile(r"(?:[x*#]{2,}[-\s]?)+\d{2,4}\b|\bcard\s*\d{4}\b")
+_DATE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_DIGITS = re.compile(r"\d+")
+_SPACES = re.compile(r"\s+")
+
+_PROCESSOR_PREFIX = re.compile(
+    r"^(?:sq|tst|sp|pp|paypal|py|pos|dd|doordash|ckcd|pos debit|debit card purchase|purchase"
+    r"|recurring|ach|checkcard|visa|mc)\s*[*#]\s*|^(?:pos|purchase|checkcard|debit)\s+"
+)
+_NON_WORD = re.compile(r"[^a-z&' ]+")
+_STORE_NUMBER = re.compile(r"(?:#\s*0|\bstore 0|\b0)\b")
+US_STATES = frozenset(
+    "al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh nj"
+    " nm ny nc nd oh ok or pa ri sc sd tn tx ut vt va wa wv wi wy dc".split()
+)
+# Large US cities as they appear, abbreviated, in card descriptors (the generator uses these too).
+US_CITIES = (
+    "san francisco", "los angeles", "oakland", "san diego", "seattle", "portland", "denver", "austin",
+    "houston", "dallas", "chicago", "new york", "brooklyn", "boston", "miami", "orlando", "atlanta",
+    "phoenix", "minneapolis", "detroit", "philadelphia", "nashville", "charlotte", "salt lake cty",
+    "las vegas", "columbus", "arlington", "washington", "raleigh", "sf",
+)
+
+
+def clean_text(description: str) -> str:
+    """Unicode-normalized, lower-cased, invisible and control characters removed, spaces folded."""
+    text = unicodedata.normalize("NFKC", description).translate(_INVISIBLE)
+    text = _CONTROL.sub(" ", text).lower()
+    return _SPACES.sub(" ", text).strip()
+
+
+def feature_text(description: str) -> str:
+    """What rules, the model and the cache key read: per-purchase noise (dates, masks, numbers) gone."""
+    text = clean_text(description)
+    text = _CARD_MASK.sub(" ", text)
+    text = _TIME.sub(" ", text)
+    text = _DATE.sub(" ", text)
+    text = _DIGITS.sub("0", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def merchant_key(description: str) -> str:
+    """The merchant a line belongs to: feature text without processor prefix, numbers or place."""
+    return merchant_key_of_text(feature_text(description))
+
+
+def merchant_key_of_text(text: str) -> str:
+    """``merchant_key`` for a line already turned into feature text."""
+    text = _PROCESSOR_PREFIX.sub("", text)
+    text = _STORE_NUMBER.split(text, maxsplit=1)[0]  # what follows a store number is place noise
+    words = _NON_WORD.sub(" ", text).split()
+    while len(words) > 1 and words[-1] in US_STATES:
+        words.pop()
+    place = " ".join(words)
+    for city in US_CITIES:
+        if place.endswith(" " + city):
+            words = place[: -len(city) - 1].split()
+            break
+    return " ".join(words[:4]) or text.strip()

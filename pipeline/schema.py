@@ -1,0 +1,217 @@
+"""The transaction contract: validate raw rows into ``Transaction`` or a machine-readable reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pipeline.currencies import ISO_4217
+from pipeline.settings import Settings
+
+_MCC = re.compile(r"^\d{4}$")
+_MAX_ID_LENGTH = 128
+_MAX_SHORT_FIELD = 256
+_MAX_DECIMALS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One accepted transaction, normalized to plain types."""
+
+    id: str
+    description: str
+    amount: Decimal
+    currency: str
+    date: dt.date | None = None
+    account_id: str | None = None
+    mcc: str | None = None
+    counterparty: str | None = None
+
+    def to_message(self) -> dict[str, Any]:
+        """JSON-safe dict for a task message (amount as a decimal string, date as ISO)."""
+        return {
+            "id": self.id,
+            "description": self.description,
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "date": self.date.isoformat() if self.date else None,
+            "account_id": self.account_id,
+            "mcc": self.mcc,
+            "counterparty": self.counterparty,
+        }
+
+    @classmethod
+    def from_message(cls, row: dict[str, Any]) -> Transaction:
+        """Inverse of ``to_message`` for rows this project already validated."""
+        return cls(
+            id=row["id"],
+            description=row["description"],
+            amount=Decimal(row["amount"]),
+            currency=row["currency"],
+            date=dt.date.fromisoformat(row["date"]) if row.get("date") else None,
+            account_id=row.get("account_id"),
+            mcc=row.get("mcc"),
+            counterparty=row.get("counterparty"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a row was refused: ``reason`` is ``<field>:<problem>``, ``detail`` is for humans."""
+
+    row_index: int
+    reason: str
+    detail: str
+    raw: Any
+    transaction_id: str | None = None
+
+
+class RowError(ValueError):
+    """A row breaks the contract."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """The outcome of validating one message: accepted rows in input order, rejections."""
+
+    accepted: list[Transaction]
+    positions: list[int]  # index in the message of each accepted row
+    rejected: list[Rejection]
+
+
+def validate_batch(rows: Any, settings: Settings) -> BatchResult:
+    """Validate every row of a message; bad rows are rejected, duplicates of an id keep the first."""
+    if not isinstance(rows, list):
+        raise RowError("transactions:not_a_list", f"expected a list, got {type(rows).__name__}")
+    accepted: list[Transaction] = []
+    positions: list[int] = []
+    rejected: list[Rejection] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(rows):
+        try:
+            txn = validate_row(raw, settings)
+        except RowError as err:
+            rejected.append(Rejection(index, err.reason, err.detail, raw, _raw_id(raw)))
+            continue
+        if txn.id in seen:
+            detail = f"id {txn.id!r} appears earlier in this message"
+            rejected.append(Rejection(index, "id:duplicate", detail, raw, txn.id))
+            continue
+        seen.add(txn.id)
+        accepted.append(txn)
+        positions.append(index)
+    return BatchResult(accepted, positions, rejected)
+
+
+def validate_row(raw: Any, settings: Settings) -> Transaction:
+    """One row of the contract in ARCHITECTURE.md; raises ``RowError`` with a reason code."""
+    if not isinstance(raw, dict):
+        raise RowError("row:not_an_object", f"expected an object, got {type(raw).__name__}")
+    return Transaction(
+        id=_text(raw, "id", required=True, max_length=_MAX_ID_LENGTH) or "",
+        description=_text(
+            raw, "description", required=True, max_length=settings.max_description_length
+        )
+        or "",
+        amount=_amount(raw.get("amount"), settings.max_abs_amount),
+        currency=_currency(raw.get("currency"), settings.default_currency),
+        date=_date(raw.get("date"), settings),
+        account_id=_text(raw, "account_id", max_length=_MAX_SHORT_FIELD),
+        mcc=_mcc(raw.get("mcc")),
+        counterparty=_text(raw, "counterparty", max_length=_MAX_SHORT_FIELD),
+    )
+
+
+def _raw_id(raw: Any) -> str | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value[:_MAX_ID_LENGTH] if isinstance(value, str) else None
+
+
+def _text(raw: dict[str, Any], field: str, *, max_length: int, required: bool = False) -> str | None:
+    value = raw.get(field)
+    if value is None:
+        if required:
+            raise RowError(f"{field}:missing", f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise RowError(f"{field}:wrong_type", f"{field} must be a string, got {type(value).__name__}")
+    if "\x00" in value or _has_lone_surrogate(value):
+        raise RowError(f"{field}:invalid_characters", f"{field} holds a NUL or invalid code point")
+    if required and not value.strip():
+        raise RowError(f"{field}:empty", f"{field} is empty")
+    if len(value) > max_length:
+        raise RowError(f"{field}:too_long", f"{field} has {len(value)} characters, max {max_length}")
+    return value
+
+
+def _has_lone_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _amount(value: Any, max_abs: float) -> Decimal:
+    if value is None:
+        raise RowError("amount:missing", "amount is required")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise RowError("amount:wrong_type", f"amount must be a number or decimal string, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RowError("amount:not_finite", "amount must be finite")
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        raise RowError("amount:invalid", f"amount {str(value)[:40]!r} is not a decimal number") from None
+    if not amount.is_finite():
+        raise RowError("amount:not_finite", "amount must be finite")
+    if abs(amount) > Decimal(str(max_abs)):
+        raise RowError("amount:out_of_range", f"amount exceeds {max_abs:g} in absolute value")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -_MAX_DECIMALS:
+        raise RowError("amount:too_precise", f"amount has more than {_MAX_DECIMALS} decimals")
+    return amount
+
+
+def _currency(value: Any, default: str) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise RowError("currency:wrong_type", "currency must be a string")
+    code = value.strip().upper()
+    if code not in ISO_4217:
+        raise RowError("currency:unknown", f"currency {value[:10]!r} is not an ISO 4217 code")
+    return code
+
+
+def _date(value: Any, settings: Settings) -> dt.date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RowError("date:wrong_type", "date must be an ISO date string")
+    try:
+        parsed = dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise RowError("date:invalid", f"date {value[:40]!r} is not an ISO date") from None
+    latest = dt.date.today() + dt.timedelta(days=settings.max_future_days)
+    if not dt.date.fromisoformat(settings.min_date) <= parsed <= latest:
+        raise RowError("date:out_of_range", f"date {parsed} is outside {settings.min_date}..{latest}")
+    return parsed
+
+
+def _mcc(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _MCC.match(text):
+        raise RowError("mcc:invalid", "mcc must be four digits")
+    return text

@@ -1,0 +1,112 @@
+"""The one typed settings object: every ``MANNA_*`` environment variable is read here, once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_BROKER_URL = "memory://"
+
+
+class Settings(BaseSettings):
+    """Configuration; with nothing set everything runs embedded (memory broker, SQLite, dict cache)."""
+
+    model_config = SettingsConfigDict(env_prefix="MANNA_", extra="ignore", frozen=True)
+
+    # Where things are. None means "embedded".
+    broker_url: str | None = None
+    database_url: str | None = None
+    cache_url: str | None = None
+    data_dir: Path = Path(".manna")
+    model_dir: Path | None = None
+    rules_path: Path | None = None
+
+    # Input contract.
+    max_message_transactions: int = Field(1000, ge=1, le=100_000)
+    chunk_size: int = Field(500, ge=1, le=10_000)
+    default_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    max_description_length: int = Field(512, ge=16)
+    max_abs_amount: float = Field(1e9, gt=0)
+    min_date: str = "1970-01-01"
+    max_future_days: int = Field(366, ge=0)
+
+    # Decisions.
+    abstain_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    cache_ttl_seconds: int = Field(3600, ge=1)
+    cache_timeout_seconds: float = Field(0.25, gt=0)
+    cache_retry_after_seconds: float = Field(5.0, ge=0)
+    experiment_refresh_seconds: float = Field(10.0, ge=0)
+
+    # Celery behaviour.
+    task_soft_time_limit: int = Field(120, ge=1)
+    task_time_limit: int = Field(150, ge=2)
+    task_max_retries: int = Field(8, ge=0)
+    retry_backoff_max: int = Field(60, ge=1)
+    worker_max_memory_per_child_kb: int = Field(600_000, ge=50_000)
+    worker_prefetch_multiplier: int = Field(1, ge=1)
+    callback_queue: str = "celery"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _hard_limit_above_soft(self) -> Settings:
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ValueError("MANNA_TASK_TIME_LIMIT must be above MANNA_TASK_SOFT_TIME_LIMIT")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: the worker runs inside the calling process."""
+        return self.effective_broker_url == EMBEDDED_BROKER_URL
+
+    @property
+    def effective_broker_url(self) -> str:
+        """The broker URL, with the in-memory transport as the embedded default."""
+        return self.broker_url or EMBEDDED_BROKER_URL
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, with a SQLite file under ``data_dir`` as the embedded default."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'manna.db').resolve()}"
+
+    @property
+    def effective_model_dir(self) -> Path:
+        """Where model artifacts live."""
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Redis redelivers an unacked message after this: above the hard limit plus retry delay."""
+        return self.task_time_limit + self.retry_backoff_max + 300
+
+
+_override: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings: read from the environment on first use, unless overridden."""
+    return _override if _override is not None else _from_environment()
+
+
+@lru_cache(maxsize=1)
+def _from_environment() -> Settings:
+    return Settings()
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Replace the process-wide settings (the embedded demo, tests); None goes back to the environment."""
+    global _override
+    _override = settings
+    _from_environment.cache_clear()
+
+
+def redact_url(url: str) -> str:
+    """A URL safe for logs: any password replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url

@@ -1,0 +1,23 @@
+"""Fixtures shared by both rooms: settings pointed at throw-away places, a migrated SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.engine import dispose_engines
+from db.migrate import upgrade
+from pipeline.settings import Settings, use_settings
+from tasks.runtime import reset_runtime
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path):
+    """Embedded settings whose SQLite file and model directory live in ``tmp_path``, schema applied."""
+    settings = Settings(broker_url=None, database_url=None, cache_url=None, data_dir=tmp_path)
+    upgrade(settings.effective_database_url)
+    use_settings(settings)
+    reset_runtime()
+    yield settings
+    use_settings(None)
+    reset_runtime()
+    dispose_engines()

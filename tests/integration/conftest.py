@@ -1,0 +1,183 @@
+"""Real Redis, real Postgres, a real worker process: one of each per test session.
+
+The machine's shared servers are used, never stopped: a fresh Postgres database and two Redis
+database numbers of our own, flushed at the start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from db.engine import dispose_engines, session_scope
+from db.jobs import job_summary
+from db.migrate import upgrade
+from pipeline.settings import Settings, use_settings
+from tasks.runtime import reset_runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = os.environ.get("MANNA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("MANNA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+BROKER_DB, CACHE_DB = 14, 15
+
+pytestmark = pytest.mark.integration
+
+
+def _admin_execute(sql: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(sql))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh database on the local server, migrated, dropped afterwards."""
+    name = f"manna_test_{uuid.uuid4().hex[:10]}"
+    _admin_execute(f"CREATE DATABASE {name}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    dispose_engines()
+    _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def redis_urls():
+    """Broker and cache URLs on database numbers of our own, emptied first."""
+    broker, cache = f"{REDIS_URL}/{BROKER_DB}", f"{REDIS_URL}/{CACHE_DB}"
+    for url in (broker, cache):
+        redis.Redis.from_url(url).flushdb()
+    return broker, cache
+
+
+@pytest.fixture(scope="session")
+def stack_settings(pg_url, redis_urls, tmp_path_factory):
+    """Settings for the real stack; also installed as this process's settings."""
+    data_dir = tmp_path_factory.mktemp("manna")
+    settings = Settings(broker_url=redis_urls[0], cache_url=redis_urls[1], database_url=pg_url,
+                        data_dir=data_dir, task_max_retries=3)
+    use_settings(settings)
+    reset_runtime()
+    yield settings
+    use_settings(None)
+    reset_runtime()
+
+
+@pytest.fixture(scope="session")
+def trained_model(stack_settings):
+    """A small default model, registered and active."""
+    from tasks.training import train_default_model
+
+    return train_default_model(stack_settings, rows=6_000, seed=1, activate=True)
+
+
+def stack_env(settings: Settings) -> dict[str, str]:
+    """Environment for a worker process with the same settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANNA_")}
+    env.update({
+        "MANNA_BROKER_URL": settings.effective_broker_url,
+        "MANNA_DATABASE_URL": settings.effective_database_url,
+        "MANNA_CACHE_URL": settings.cache_url or "",
+        "MANNA_DATA_DIR": str(settings.data_dir),
+        "MANNA_TASK_MAX_RETRIES": str(settings.task_max_retries),
+        "PYTHONPATH": str(ROOT),
+    })
+    return env
+
+
+class WorkerProcess:
+    """``celery -A workers.app worker`` as a child process, with its log in a file."""
+
+    def __init__(self, settings: Settings, log_path: Path, concurrency: int = 2) -> None:
+        self.log_path = log_path
+        self.log = log_path.open("wb")
+        command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "ingest,categorize",
+                   "-c", str(concurrency), "-P", "prefork", "--loglevel", "INFO",
+                   "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=stack_env(settings), stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b"ready." in self.log_path.read_bytes():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not start:\n{self.log_path.read_text(errors='replace')[-4000:]}")
+
+    def children(self) -> list[int]:
+        """Pids of the pool's child processes."""
+        import psutil
+
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
+
+    def stop(self) -> None:
+        """Warm shutdown, then kill if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def worker(stack_settings, trained_model, tmp_path_factory):
+    """One real worker process (prefork, two children) serving both queues."""
+    process = WorkerProcess(stack_settings, tmp_path_factory.mktemp("logs") / "worker.log")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def producer(stack_settings):
+    """A Celery app of ours for sending and inspecting (tests only; the contract test uses bare celery)."""
+    from workers.app import create_app
+
+    return create_app(stack_settings)
+
+
+def wait_for_job(database_url: str, job_id: str, *, expected_received: int, timeout: float = 120.0) -> dict:
+    """Poll until the job has received every row and finished; fail with the job's state if not."""
+    deadline = time.monotonic() + timeout
+    job = None
+    while time.monotonic() < deadline:
+        with session_scope(database_url) as session:
+            job = job_summary(session, job_id)
+        if job and job["received"] >= expected_received and job["status"] == "finished":
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
+
+
+def wait_until_idle(app, broker_url: str, timeout: float = 60.0) -> None:
+    """Wait until both queues are empty and no worker holds a task, twice in a row."""
+    client = redis.Redis.from_url(broker_url)
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        queued = client.llen("ingest") + client.llen("categorize")
+        inspector = app.control.inspect(timeout=1.0)
+        busy = sum(len(v) for v in (inspector.active() or {}).values())
+        busy += sum(len(v) for v in (inspector.reserved() or {}).values())
+        unacked = client.hlen("unacked")
+        quiet = quiet + 1 if queued == 0 and busy == 0 and unacked == 0 else 0
+        if quiet >= 2:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the pipeline did not become idle")

@@ -1,0 +1,26 @@
+"""Normalization: per-purchase noise goes, signal stays; the merchant key groups a merchant's lines."""
+
+import pytest
+
+from pipeline.normalize import clean_text, feature_text, merchant_key
+
+
+def test_clean_text_removes_invisible_and_control_characters():
+    assert clean_text("Blue\u200bBottle\u202e\tCoffee\x07") == "bluebottle coffee"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("SQ *BLUE BOTTLE #12 SF CA", "sq *blue bottle #0 sf ca"),
+        ("STARBUCKS STORE 10/23 XXXX1234", "starbucks store"),
+        ("UBER *TRIP 11/02 09:41 CARD 4821", "uber *trip"),
+    ],
+)
+def test_feature_text_drops_dates_times_masks_and_numbers(line, expected):
+    assert feature_text(line) == expected
+
+
+def test_merchant_key_is_the_same_across_stores_and_prefixes():
+    assert merchant_key("SQ *BLUE BOTTLE #12 SAN FRANCISCO CA") == merchant_key("BLUE BOTTLE #7 CA")
+    assert merchant_key("TST* JOE'S PIZZA 10/02") == merchant_key("Joe's Pizza")

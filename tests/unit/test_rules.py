@@ -1,0 +1,55 @@
+"""The rule engine: conditions, priority order, versioning, clear errors for bad files."""
+
+import pytest
+
+from pipeline.rules import RuleError, RuleSet
+from pipeline.taxonomy import default_taxonomy
+
+RULES = """
+rules:
+  - {id: fee-small, category: financial.bank_fees, pattern: '\\bfee\\b', direction: out, amount_max: 50, priority: 10}
+  - {id: anything-fee, category: other.uncategorized, pattern: 'fee', priority: 20}
+  - {id: payroll, category: income.payroll, pattern: 'payroll', direction: in, priority: 5}
+  - {id: acct-only, category: transfers.internal, pattern: 'sweep', accounts: [acct-9], priority: 1}
+"""
+
+
+@pytest.fixture
+def ruleset(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES)
+    return RuleSet.load(path)
+
+
+def test_first_match_in_priority_order(ruleset):
+    assert ruleset.first_match("monthly fee", "monthly fee", -12.0, None).id == "fee-small"
+    assert ruleset.first_match("monthly fee", "monthly fee", -80.0, None).id == "anything-fee"
+    assert ruleset.first_match("acme payroll", "acme payroll", 2500.0, None).id == "payroll"
+    assert ruleset.first_match("acme payroll", "acme payroll", -2500.0, None) is None
+
+
+def test_account_condition(ruleset):
+    assert ruleset.first_match("sweep", "sweep", -5, "acct-9").id == "acct-only"
+    assert ruleset.first_match("sweep", "sweep", -5, "acct-1") is None
+    assert ruleset.uses_accounts and ruleset.amount_edges == (50.0,)
+
+
+def test_version_follows_the_file(tmp_path, ruleset):
+    path = tmp_path / "other.yaml"
+    path.write_text(RULES + "\n# changed\n")
+    assert RuleSet.load(path).version != ruleset.version
+
+
+def test_bad_files_fail_with_the_rule_named(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("rules:\n  - {id: broken, category: x, pattern: '('}\n")
+    with pytest.raises(RuleError, match="broken"):
+        RuleSet.load(path)
+    path.write_text("rules:\n  - {id: stray, category: not.a.category, pattern: 'x'}\n")
+    with pytest.raises(RuleError, match="stray"):
+        RuleSet.load(path, categories=default_taxonomy().categories)
+
+
+def test_shipped_rules_load_against_the_shipped_taxonomy():
+    rules = RuleSet.load(categories=default_taxonomy().categories)
+    assert len(rules.rules) >= 20

@@ -1,0 +1,46 @@
+"""The Celery app: ``celery -A workers.app worker -Q ingest,categorize``.
+
+Building the app connects to nothing; each worker child loads its models once at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, signals
+
+import celeryconfig
+from pipeline.settings import Settings, get_settings, redact_url
+
+TASK_MODULES = ("tasks.ingest", "tasks.categorize")
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    """A Celery app configured from settings, with every ``manna.*`` task registered."""
+    settings = settings or get_settings()
+    celery_app = Celery("manna", include=list(TASK_MODULES))
+    celery_app.conf.update(celeryconfig.build(settings))
+    celery_app.loader.import_default_modules()
+    return celery_app
+
+
+app = create_app()
+
+
+@signals.worker_process_init.connect
+def _load_models_once_per_child(**_: Any) -> None:
+    from tasks.runtime import runtime
+
+    try:
+        runtime().warm_up()
+    except Exception:  # the first task retries the load and reports the error properly
+        log.exception("warm-up failed; models load on first use")
+
+
+@signals.worker_ready.connect
+def _announce(sender: Any = None, **_: Any) -> None:
+    settings = get_settings()
+    log.info("manna worker ready: broker %s, database %s", redact_url(settings.effective_broker_url),
+             redact_url(settings.effective_database_url))

@@ -1,0 +1,61 @@
+"""The project's own ingestion client: split any number of rows into contract-sized messages.
+
+Other teams need none of this: ``send_task("manna.submit_batch", kwargs=..., queue="ingest")``
+with at most ``max_message_transactions`` rows is the whole contract.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from celery import Celery
+
+from tasks.base import PUBLISHED_AT
+
+
+def batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of at most ``size`` rows."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def submit_rows(
+    app: Celery,
+    rows: Iterable[Any],
+    *,
+    job_id: str,
+    source: str = "default",
+    max_per_message: int = 1000,
+    callback: str | None = None,
+    force_variant: str | None = None,
+    on_message: Callable[[int], None] | None = None,
+) -> int:
+    """Send ``rows`` as ``manna.submit_batch`` messages of one job; returns how many rows went out.
+
+    The callback rides on the last message only, so it fires once the whole job is done.
+    """
+    sent = 0
+    pending: list[Any] | None = None
+    for batch in batches(rows, max_per_message):
+        if pending is not None:
+            sent += _send(app, job_id, pending, source, None, force_variant)
+            if on_message:
+                on_message(sent)
+        pending = batch
+    if pending is not None:
+        sent += _send(app, job_id, pending, source, callback, force_variant)
+        if on_message:
+            on_message(sent)
+    return sent
+
+
+def _send(app: Celery, job_id: str, rows: list[Any], source: str, callback: str | None,
+          force_variant: str | None) -> int:
+    kwargs = {"job_id": job_id, "transactions": rows, "source": source, "callback": callback,
+              "force_variant": force_variant}
+    app.send_task("manna.submit_batch", kwargs=kwargs, queue="ingest", headers={PUBLISHED_AT: time.time()})
+    return len(rows)
