@@ -14,11 +14,14 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session
 
 
-def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+def insert_new(
+    session: Session, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> list[tuple[Any, ...]]:
     """Insert ``rows`` that do not exist yet (by primary or unique key); return the inserted keys."""
+    table = _table(model)
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
@@ -27,15 +30,24 @@ def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]], k
     return [tuple(row) for row in session.execute(statement, list(rows))]
 
 
-def upsert_ignore(session: Session, table: Table, values: dict[str, Any]) -> bool:
+def upsert_ignore(session: Session, model: type[DeclarativeBase], values: dict[str, Any]) -> bool:
     """Insert one row unless its key exists; True when this call inserted it."""
+    table = _table(model)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def _copy_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+def _table(model: type[DeclarativeBase]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _copy_insert(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> list[tuple[Any, ...]]:
     columns = list(rows[0])
     stage = f"stage_{table.name}"
     column_list = ", ".join(columns)
@@ -43,8 +55,7 @@ def _copy_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]],
     try:
         # A temp table lives as long as the pooled connection: created once, emptied each use.
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS)"
-            " ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
         cursor.copy_expert(f"COPY {stage} ({column_list}) FROM STDIN", _copy_buffer(rows, columns))
         cursor.execute(

@@ -52,38 +52,66 @@ def record_batch(
     A re-sent message (same job, same content) stores nothing and returns the same rows again,
     so the caller can re-enqueue chunks a crash may have lost.
     """
-    upsert_ignore(session, Job.__table__, {"job_id": job_id, "source": source, "status": "running"})
+    upsert_ignore(session, Job, {"job_id": job_id, "source": source, "status": "running"})
     if callback:
         session.execute(update(Job).where(Job.job_id == job_id).values(callback=callback))
     batch = {"job_id": job_id, "batch_key": batch_key, "accepted": 0, "rejected": 0, "chunks": 0}
-    if not upsert_ignore(session, JobBatch.__table__, batch):
-        stored = set(session.scalars(select(TransactionRow.transaction_id).where(
-            TransactionRow.source == source, TransactionRow.batch_key == batch_key)))
+    if not upsert_ignore(session, JobBatch, batch):
+        stored = set(
+            session.scalars(
+                select(TransactionRow.transaction_id).where(
+                    TransactionRow.source == source, TransactionRow.batch_key == batch_key
+                )
+            )
+        )
         return [t for t in accepted if t.id in stored], False
 
-    inserted_keys = insert_new(session, TransactionRow.__table__,
-                               [_transaction_row(t, source, job_id, batch_key) for t in accepted],
-                               ["transaction_id"])
+    inserted_keys = insert_new(
+        session,
+        TransactionRow,
+        [_transaction_row(t, source, job_id, batch_key) for t in accepted],
+        ["transaction_id"],
+    )
     inserted = {key[0] for key in inserted_keys}
     fresh = [t for t in accepted if t.id in inserted]
-    already = [Rejection(i, "id:already_received", f"transaction {t.id!r} of source {source!r} was received before",
-                         t.to_message(), t.id) for t, i in zip(accepted, positions, strict=True) if t.id not in inserted]
+    already = [
+        Rejection(
+            i,
+            "id:already_received",
+            f"transaction {t.id!r} of source {source!r} was received before",
+            t.to_message(),
+            t.id,
+        )
+        for t, i in zip(accepted, positions, strict=True)
+        if t.id not in inserted
+    ]
     all_rejected = [*rejected, *already]
-    insert_new(session, RejectedTransaction.__table__,
-               [_rejection_row(r, source, job_id, batch_key) for r in all_rejected], ["id"])
+    insert_new(
+        session,
+        RejectedTransaction,
+        [_rejection_row(r, source, job_id, batch_key) for r in all_rejected],
+        ["id"],
+    )
     chunks = -(-len(fresh) // chunk_size)
-    session.execute(update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.batch_key == batch_key)
-                    .values(accepted=len(fresh), rejected=len(all_rejected), chunks=chunks))
-    session.execute(update(Job).where(Job.job_id == job_id).values(
-        messages=Job.messages + 1,
-        received=Job.received + len(accepted) + len(rejected),
-        accepted=Job.accepted + len(fresh),
-        rejected=Job.rejected + len(all_rejected),
-        chunks_total=Job.chunks_total + chunks,
-        status="running",
-        finished_at=None,
-        updated_at=func.now(),
-    ))
+    session.execute(
+        update(JobBatch)
+        .where(JobBatch.job_id == job_id, JobBatch.batch_key == batch_key)
+        .values(accepted=len(fresh), rejected=len(all_rejected), chunks=chunks)
+    )
+    session.execute(
+        update(Job)
+        .where(Job.job_id == job_id)
+        .values(
+            messages=Job.messages + 1,
+            received=Job.received + len(accepted) + len(rejected),
+            accepted=Job.accepted + len(fresh),
+            rejected=Job.rejected + len(all_rejected),
+            chunks_total=Job.chunks_total + chunks,
+            status="running",
+            finished_at=None,
+            updated_at=func.now(),
+        )
+    )
     return fresh, True
 
 
@@ -95,13 +123,24 @@ def commit_chunk(
     ``metrics["total_ms"]`` holds the time before writing; the write time is added here.
     """
     started = time.perf_counter()
-    written = len(insert_new(session, Label.__table__, labels, ["transaction_id"]))
-    if upsert_ignore(session, JobChunk.__table__, {"task_id": task_id, "job_id": job_id, "rows": len(labels)}):
-        session.execute(update(Job).where(Job.job_id == job_id).values(
-            chunks_done=Job.chunks_done + 1, labeled=Job.labeled + written, updated_at=func.now()))
+    written = len(insert_new(session, Label, labels, ["transaction_id"]))
+    if upsert_ignore(session, JobChunk, {"task_id": task_id, "job_id": job_id, "rows": len(labels)}):
+        session.execute(
+            update(Job)
+            .where(Job.job_id == job_id)
+            .values(chunks_done=Job.chunks_done + 1, labeled=Job.labeled + written, updated_at=func.now())
+        )
     write_ms = (time.perf_counter() - started) * 1000.0
-    upsert_ignore(session, TaskMetric.__table__, {**metrics, "labels_written": written, "write_ms": write_ms,
-                                                  "total_ms": metrics.get("total_ms", 0.0) + write_ms})
+    upsert_ignore(
+        session,
+        TaskMetric,
+        {
+            **metrics,
+            "labels_written": written,
+            "write_ms": write_ms,
+            "total_ms": metrics.get("total_ms", 0.0) + write_ms,
+        },
+    )
     return written, finish_if_done(session, job_id)
 
 
@@ -114,8 +153,15 @@ def finish_if_done(session: Session, job_id: str) -> JobProgress:
     )
     just_finished = getattr(result, "rowcount", 0) == 1
     job = session.execute(select(Job).where(Job.job_id == job_id)).scalar_one()
-    return JobProgress(job.job_id, job.status, job.chunks_done, job.chunks_total, job.callback, just_finished,
-                       job.status == "finished" and bool(job.callback) and job.callback_sent_at is None)
+    return JobProgress(
+        job.job_id,
+        job.status,
+        job.chunks_done,
+        job.chunks_total,
+        job.callback,
+        just_finished,
+        job.status == "finished" and bool(job.callback) and job.callback_sent_at is None,
+    )
 
 
 def done_chunk_ids(session: Session, task_ids: Sequence[str]) -> set[str]:
@@ -125,8 +171,9 @@ def done_chunk_ids(session: Session, task_ids: Sequence[str]) -> set[str]:
 
 def mark_callback_sent(session: Session, job_id: str) -> bool:
     """Record that the job's callback went out; False if another worker recorded it first."""
-    result = session.execute(update(Job).where(Job.job_id == job_id, Job.callback_sent_at.is_(None))
-                             .values(callback_sent_at=func.now()))
+    result = session.execute(
+        update(Job).where(Job.job_id == job_id, Job.callback_sent_at.is_(None)).values(callback_sent_at=func.now())
+    )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
@@ -139,15 +186,32 @@ def job_summary(session: Session, job_id: str) -> dict[str, Any] | None:
 
 
 def _transaction_row(t: Transaction, source: str, job_id: str, batch_key: str) -> dict[str, Any]:
-    return {"source": source, "transaction_id": t.id, "job_id": job_id, "batch_key": batch_key,
-            "description": t.description, "amount": t.amount, "currency": t.currency, "date": t.date,
-            "account_id": t.account_id, "mcc": t.mcc, "counterparty": t.counterparty}
+    return {
+        "source": source,
+        "transaction_id": t.id,
+        "job_id": job_id,
+        "batch_key": batch_key,
+        "description": t.description,
+        "amount": t.amount,
+        "currency": t.currency,
+        "date": t.date,
+        "account_id": t.account_id,
+        "mcc": t.mcc,
+        "counterparty": t.counterparty,
+    }
 
 
 def _rejection_row(r: Rejection, source: str, job_id: str, batch_key: str) -> dict[str, Any]:
     raw = json.dumps(r.raw, default=str, ensure_ascii=True)
     if len(raw) > RAW_LIMIT:
         raw = raw[:RAW_LIMIT] + "...[truncated]"
-    return {"source": source, "job_id": job_id, "batch_key": batch_key, "row_index": r.row_index,
-            "transaction_id": r.transaction_id, "reason": r.reason, "detail": r.detail[:2000], "raw": raw}
-
+    return {
+        "source": source,
+        "job_id": job_id,
+        "batch_key": batch_key,
+        "row_index": r.row_index,
+        "transaction_id": r.transaction_id,
+        "reason": r.reason,
+        "detail": r.detail[:2000],
+        "raw": raw,
+    }

@@ -17,7 +17,7 @@ DEFAULT_EXPERIMENT = "default"
 def register_model(session: Session, *, version: str, sha256: str, artifact_path: str,
                    training_summary: dict[str, Any], metrics: dict[str, Any] | None = None) -> bool:
     """Record a trained artifact as a candidate; False if the version was already known."""
-    return upsert_ignore(session, ModelVersion.__table__, {
+    return upsert_ignore(session, ModelVersion, {
         "version": version, "status": "candidate", "artifact_sha256": sha256, "artifact_path": artifact_path,
         "training_summary": training_summary, "metrics": metrics or {},
     })
@@ -68,7 +68,7 @@ def list_models(session: Session) -> list[ModelVersion]:
 
 
 def _experiment_row(session: Session) -> ExperimentRow:
-    upsert_ignore(session, ExperimentRow.__table__, {"name": DEFAULT_EXPERIMENT, "candidate_percent": 0,
+    upsert_ignore(session, ExperimentRow, {"name": DEFAULT_EXPERIMENT, "candidate_percent": 0,
                                                      "enabled": True})
     row = session.get(ExperimentRow, DEFAULT_EXPERIMENT, with_for_update=True)
     assert row is not None

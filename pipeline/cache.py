@@ -74,8 +74,8 @@ class RedisCache:
         """One MGET."""
         if not keys:
             return []
-        values: list[str | None] = self._client.mget([self.prefix + key for key in keys])
-        return values
+        values = self._client.mget([self.prefix + key for key in keys])
+        return [value if value is None or isinstance(value, str) else value.decode() for value in values]
 
     def set_many(self, items: dict[str, str], ttl_seconds: int) -> None:
         """One round trip: a non-transactional pipeline of SET key value EX ttl."""

@@ -17,7 +17,7 @@ AMOUNT_EDGES: tuple[float, ...] = (5.0, 20.0, 60.0, 200.0, 1000.0, 5000.0)
 FEATURE_WEIGHTS = {"char": 1.0, "word": 0.8, "amount": 0.6}
 
 
-class AmountFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class AmountFeatures(TransformerMixin, BaseEstimator):
     """One-hot of (direction, magnitude bucket) from a signed amount column."""
 
     def __init__(self, edges: Sequence[float] = AMOUNT_EDGES) -> None:
@@ -45,9 +45,9 @@ class AmountFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return np.array([f"amount:{d}{b}" for d in ("out", "in") for b in bounds], dtype=object)
 
 
-def amount_bucket(amounts: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+def amount_bucket(amounts: np.ndarray, edges: Sequence[float] | np.ndarray) -> np.ndarray:
     """Index of the bucket each absolute amount falls in."""
-    return np.searchsorted(np.asarray(edges), np.abs(amounts), side="right")
+    return np.asarray(np.searchsorted(np.asarray(edges), np.abs(amounts), side="right"))
 
 
 def build_features() -> ColumnTransformer:

@@ -21,23 +21,78 @@ from pipeline.taxonomy import Taxonomy, default_taxonomy
 
 MERCHANTS_PATH = Path(__file__).parent / "data" / "merchants.csv"
 CITIES = (
-    ("SAN FRANCISCO", "CA"), ("LOS ANGELES", "CA"), ("OAKLAND", "CA"), ("SAN DIEGO", "CA"),
-    ("SEATTLE", "WA"), ("PORTLAND", "OR"), ("DENVER", "CO"), ("AUSTIN", "TX"), ("HOUSTON", "TX"),
-    ("DALLAS", "TX"), ("CHICAGO", "IL"), ("NEW YORK", "NY"), ("BROOKLYN", "NY"), ("BOSTON", "MA"),
-    ("MIAMI", "FL"), ("ORLANDO", "FL"), ("ATLANTA", "GA"), ("PHOENIX", "AZ"), ("SEATTLE", "WA"),
-    ("MINNEAPOLIS", "MN"), ("DETROIT", "MI"), ("PHILADELPHIA", "PA"), ("NASHVILLE", "TN"),
-    ("CHARLOTTE", "NC"), ("SALT LAKE CTY", "UT"), ("LAS VEGAS", "NV"), ("COLUMBUS", "OH"),
-    ("ARLINGTON", "VA"), ("WASHINGTON", "DC"), ("RALEIGH", "NC"),
+    ("SAN FRANCISCO", "CA"),
+    ("LOS ANGELES", "CA"),
+    ("OAKLAND", "CA"),
+    ("SAN DIEGO", "CA"),
+    ("SEATTLE", "WA"),
+    ("PORTLAND", "OR"),
+    ("DENVER", "CO"),
+    ("AUSTIN", "TX"),
+    ("HOUSTON", "TX"),
+    ("DALLAS", "TX"),
+    ("CHICAGO", "IL"),
+    ("NEW YORK", "NY"),
+    ("BROOKLYN", "NY"),
+    ("BOSTON", "MA"),
+    ("MIAMI", "FL"),
+    ("ORLANDO", "FL"),
+    ("ATLANTA", "GA"),
+    ("PHOENIX", "AZ"),
+    ("SEATTLE", "WA"),
+    ("MINNEAPOLIS", "MN"),
+    ("DETROIT", "MI"),
+    ("PHILADELPHIA", "PA"),
+    ("NASHVILLE", "TN"),
+    ("CHARLOTTE", "NC"),
+    ("SALT LAKE CTY", "UT"),
+    ("LAS VEGAS", "NV"),
+    ("COLUMBUS", "OH"),
+    ("ARLINGTON", "VA"),
+    ("WASHINGTON", "DC"),
+    ("RALEIGH", "NC"),
 )
 _LOCAL_PREFIXES = ("SQ *", "TST* ", "SP ", "PAYPAL *", "CLV*", "")
 _LOCAL_PREFIX_P = (0.3, 0.15, 0.1, 0.05, 0.05, 0.35)
 _CARD_LEADS = ("", "POS DEBIT ", "DEBIT CARD PURCHASE ", "CHECKCARD ", "POS PURCHASE ")
 _CARD_LEAD_P = (0.7, 0.1, 0.08, 0.07, 0.05)
 _NAME_STEMS = (
-    "MAPLE", "OAK", "PINE", "CEDAR", "HARBOR", "SUNSET", "MAIN ST", "UNION", "GOLDEN", "RIVER",
-    "LUCKY", "BLUE DOOR", "RED FOX", "NORTHSIDE", "EASTSIDE", "VILLAGE", "CORNER", "PARK AVE",
-    "HIGHLAND", "MISSION", "JOE'S", "MARIA'S", "SAM'S", "LINDA'S", "DOWNTOWN", "HILLTOP", "BAYVIEW",
-    "GREENLEAF", "SILVER", "LIBERTY", "PACIFIC", "ATLAS", "PIONEER", "SUMMIT", "ELM", "BIRCH",
+    "MAPLE",
+    "OAK",
+    "PINE",
+    "CEDAR",
+    "HARBOR",
+    "SUNSET",
+    "MAIN ST",
+    "UNION",
+    "GOLDEN",
+    "RIVER",
+    "LUCKY",
+    "BLUE DOOR",
+    "RED FOX",
+    "NORTHSIDE",
+    "EASTSIDE",
+    "VILLAGE",
+    "CORNER",
+    "PARK AVE",
+    "HIGHLAND",
+    "MISSION",
+    "JOE'S",
+    "MARIA'S",
+    "SAM'S",
+    "LINDA'S",
+    "DOWNTOWN",
+    "HILLTOP",
+    "BAYVIEW",
+    "GREENLEAF",
+    "SILVER",
+    "LIBERTY",
+    "PACIFIC",
+    "ATLAS",
+    "PIONEER",
+    "SUMMIT",
+    "ELM",
+    "BIRCH",
 )
 _NON_CARD_HINTS = ("transfers.", "income.", "financial.")
 
@@ -89,6 +144,21 @@ def _local_merchants(taxonomy: Taxonomy, per_category: int) -> list[Merchant]:
     return merchants
 
 
+def skewed_popularity(catalog: list[Merchant], exponent: float = 1.1) -> np.ndarray:
+    """How often each merchant appears: a property of the catalog, the same for every seed.
+
+    Shipped weights skew the chains; local businesses get a Zipf tail over a fixed order.
+    """
+    order = np.random.default_rng(11).permutation(len(catalog)) + 1
+    weights = np.array(
+        [
+            m.weight if not m.local else 3.0 / (r / 50.0) ** exponent if r > 50 else 3.0
+            for m, r in zip(catalog, order, strict=True)
+        ]
+    )
+    return np.asarray(weights / weights.sum())
+
+
 class Generator:
     """Renders labeled transactions; the same seed always gives the same lines."""
 
@@ -110,14 +180,8 @@ class Generator:
         self.accounts = [f"acct-{i + 1:02d}" for i in range(accounts)]
         self.start = start
         self.days = days
-        self._popularity = self._skewed_popularity(zipf_exponent)
+        self._popularity = skewed_popularity(self.catalog, zipf_exponent)
         self._store_numbers = {m.name: self.rng.integers(10, 9999, size=8) for m in self.catalog}
-
-    def _skewed_popularity(self, exponent: float) -> np.ndarray:
-        # Shipped weights skew the chains; a Zipf tail over a shuffled order skews the rest.
-        ranks = self.rng.permutation(len(self.catalog)) + 1
-        weights = np.array([m.weight for m in self.catalog]) / ranks.astype(float) ** exponent
-        return weights / weights.sum()
 
     def rows(self, n: int, id_prefix: str | None = None) -> list[dict[str, Any]]:
         """``n`` labeled rows in the transaction contract, plus ``category`` and ``merchant``."""
@@ -164,7 +228,9 @@ class Generator:
         if rng.random() < 0.25:
             parts.insert(0 if rng.random() < 0.3 else len(parts), f"{day.month:02d}/{day.day:02d}")
         if rng.random() < 0.15:
-            parts.append(f"CARD {rng.integers(1000, 9999)}" if rng.random() < 0.5 else f"XXXX{rng.integers(1000, 9999)}")
+            parts.append(
+                f"CARD {rng.integers(1000, 9999)}" if rng.random() < 0.5 else f"XXXX{rng.integers(1000, 9999)}"
+            )
         return self._case(" ".join(parts))
 
     def _non_card(self, base: str) -> str:

@@ -14,13 +14,14 @@ from typing import Any
 import joblib
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
-from pipeline.features import AMOUNT_EDGES, build_features, frame
+from pipeline.features import AMOUNT_EDGES, amount_bucket, build_features, frame
 
 ARTIFACT_NAME = "model.joblib"
 MANIFEST_NAME = "manifest.json"
@@ -57,7 +58,7 @@ class CategoryModel:
         """Category ids, in the column order of ``predict_proba``."""
         return np.asarray(self.classifier.classes_)
 
-    def vectorize(self, texts: Sequence[str], amounts: Sequence[float]) -> sp.csr_matrix:
+    def vectorize(self, texts: Sequence[str], amounts: Sequence[float] | np.ndarray) -> sp.csr_matrix:
         """One sparse feature matrix for a batch of inputs."""
         return sp.csr_matrix(self.features.transform(frame(texts, amounts)))
 
@@ -90,48 +91,87 @@ def train_model(
 ) -> CategoryModel:
     """Fit the model; the temperature is fitted on merchants held out of a first fit."""
     started = time.perf_counter()
-    texts, amounts, labels, groups = list(texts), np.asarray(amounts, float), np.asarray(labels), np.asarray(groups)
-    temperature = _held_out_temperature(texts, amounts, labels, groups, c, random_state)
-    features, classifier = _fit(texts, amounts, labels, c, random_state)
+    data = _TrainingSet.deduplicated(texts, amounts, labels, groups)
+    features = build_features()
+    matrix = sp.csr_matrix(features.fit_transform(frame(data.texts, data.amounts)))
+    # The held-out fit (for the temperature) and the full fit are independent: one core each.
+    held_out, classifier = Parallel(n_jobs=2, backend="loky")(
+        delayed(fn)(matrix, data, c, random_state) for fn in (_held_out_fit, _full_fit)
+    )
+    temperature = _fit_temperature(*held_out) if held_out else 1.0
     summary = {
         "rows": len(texts),
+        "distinct_inputs": len(data.labels),
         "categories": len(classifier.classes_),
-        "merchant_groups": len(set(groups.tolist())),
-        "features": int(sum(len(t.get_feature_names_out()) for _, t, _ in features.transformers_ if t != "drop")),
+        "merchant_groups": len(set(data.groups.tolist())),
+        "features": int(matrix.shape[1]),
         "temperature": round(temperature, 4),
         "train_seconds": round(time.perf_counter() - started, 2),
     }
     return CategoryModel(features, classifier, temperature, summary=summary)
 
 
-def _fit(
-    texts: list[str], amounts: np.ndarray, labels: np.ndarray, c: float, random_state: int
-) -> tuple[ColumnTransformer, LogisticRegression]:
-    features = build_features()
-    matrix = features.fit_transform(frame(texts, amounts))
-    classifier = LogisticRegression(C=c, max_iter=300, tol=1e-3, random_state=random_state)
-    classifier.fit(matrix, labels)
-    return features, classifier
+@dataclass
+class _TrainingSet:
+    texts: list[str]
+    amounts: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def deduplicated(cls, texts: Sequence[str], amounts: Sequence[float], labels: Sequence[str],
+                     groups: Sequence[str]) -> _TrainingSet:
+        # The model sees (text, sign, amount bucket) only: identical inputs train once, weighted.
+        values = np.asarray(amounts, dtype=float)
+        buckets = amount_bucket(values, AMOUNT_EDGES)
+        counts: dict[tuple[str, float, int, str], list[Any]] = {}
+        for text, amount, bucket, label, group in zip(texts, values, buckets, labels, groups, strict=True):
+            key = (text, float(np.sign(amount)), int(bucket), str(label))
+            if key in counts:
+                counts[key][1] += 1
+            else:
+                counts[key] = [amount, 1, group]
+        keys = list(counts)
+        return cls(
+            texts=[k[0] for k in keys],
+            amounts=np.array([counts[k][0] for k in keys]),
+            labels=np.array([k[3] for k in keys]),
+            groups=np.array([counts[k][2] for k in keys]),
+            weights=np.array([counts[k][1] for k in keys], dtype=float),
+        )
 
 
-def _held_out_temperature(
-    texts: list[str], amounts: np.ndarray, labels: np.ndarray, groups: np.ndarray, c: float, seed: int
-) -> float:
+def _classifier(c: float, random_state: int) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=500, tol=1e-4, random_state=random_state)
+
+
+def _full_fit(matrix: sp.csr_matrix, data: _TrainingSet, c: float, random_state: int) -> LogisticRegression:
+    return _classifier(c, random_state).fit(matrix, data.labels, sample_weight=data.weights)
+
+
+def _held_out_fit(
+    matrix: sp.csr_matrix, data: _TrainingSet, c: float, random_state: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Logits, true class indices and weights on merchants a first fit never saw."""
+    if len(set(data.groups.tolist())) < 5:
+        return None
+    split = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=random_state)
+    fit_idx, hold_idx = next(split.split(matrix, data.labels, data.groups))
+    hold_idx = hold_idx[np.isin(data.labels[hold_idx], data.labels[fit_idx])]
+    if len(hold_idx) < 20 or len(set(data.labels[fit_idx].tolist())) < 2:
+        return None
+    classifier = _classifier(c, random_state).fit(matrix[fit_idx], data.labels[fit_idx],
+                                                  sample_weight=data.weights[fit_idx])
+    truth = np.searchsorted(classifier.classes_, data.labels[hold_idx])
+    return classifier.decision_function(matrix[hold_idx]), truth, data.weights[hold_idx]
+
+
+def _fit_temperature(logits: np.ndarray, truth: np.ndarray, weights: np.ndarray) -> float:
     # Confidence must hold for merchants never seen (MODELING.md): calibrate on held-out groups.
-    if len(set(groups.tolist())) < 5:
-        return 1.0
-    split = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=seed)
-    fit_idx, hold_idx = next(split.split(texts, labels, groups))
-    known = np.isin(labels[hold_idx], labels[fit_idx])
-    hold_idx = hold_idx[known]
-    if len(hold_idx) < 20:
-        return 1.0
-    features, classifier = _fit([texts[i] for i in fit_idx], amounts[fit_idx], labels[fit_idx], c, seed)
-    logits = classifier.decision_function(features.transform(frame([texts[i] for i in hold_idx], amounts[hold_idx])))
-    truth = np.searchsorted(classifier.classes_, labels[hold_idx])
-
     def nll(log_t: float) -> float:
-        return float(-log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(truth)), truth].mean())
+        log_p = log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(truth)), truth]
+        return float(-(log_p * weights).sum() / weights.sum())
 
     result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
     return float(np.exp(result.x))

@@ -12,7 +12,8 @@ import unicodedata
 
 # Zero-width and bidi control characters render as nothing but split or disguise words.
 _INVISIBLE = dict.fromkeys(
-    [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F,
+     *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _CARD_MASK = re.compile(r"(?:[x*#]{2,}[-\s]?)+\d{2,4}\b|\bcard\s*\d{4}\b")
@@ -28,8 +29,12 @@ _PROCESSOR_PREFIX = re.compile(
 _NON_WORD = re.compile(r"[^a-z&' ]+")
 _STORE_NUMBER = re.compile(r"(?:#\s*0|\bstore 0|\b0)\b")
 US_STATES = frozenset(
-    "al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh nj"
-    " nm ny nc nd oh ok or pa ri sc sd tn tx ut vt va wa wv wi wy dc".split()
+    [
+        "al", "ak", "az", "ar", "ca", "co", "ct", "de", "fl", "ga", "hi", "id", "il", "in", "ia", "ks",
+        "ky", "la", "me", "md", "ma", "mi", "mn", "ms", "mo", "mt", "ne", "nv", "nh", "nj", "nm", "ny",
+        "nc", "nd", "oh", "ok", "or", "pa", "ri", "sc", "sd", "tn", "tx", "ut", "vt", "va", "wa", "wv",
+        "wi", "wy", "dc"
+    ]
 )
 # Large US cities as they appear, abbreviated, in card descriptors (the generator uses these too).
 US_CITIES = (

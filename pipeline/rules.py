@@ -35,7 +35,7 @@ class Rule:
 
     def matches(self, text: str, key: str, amount: float, account_id: str | None) -> bool:
         """True when every condition of the rule holds for this transaction."""
-        if self.direction == "out" and amount >= 0 or self.direction == "in" and amount <= 0:
+        if (self.direction == "out" and amount >= 0) or (self.direction == "in" and amount <= 0):
             return False
         if self.amount_min is not None and abs(amount) < self.amount_min:
             return False

@@ -68,8 +68,17 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        """The database URL, with a SQLite file under ``data_dir`` as the embedded default."""
-        return self.database_url or f"sqlite:///{(self.data_dir / 'manna.db').resolve()}"
+        """The database URL, with a SQLite file under ``data_dir`` as the embedded default.
+
+        Plain ``postgresql://`` URLs are pinned to psycopg2, the driver this project installs
+        (SQLAlchemy 2.1 would pick psycopg 3).
+        """
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / 'manna.db').resolve()}"
+        for plain in ("postgresql://", "postgres://"):
+            if self.database_url.startswith(plain):
+                return "postgresql+psycopg2://" + self.database_url[len(plain) :]
+        return self.database_url
 
     @property
     def effective_model_dir(self) -> Path:

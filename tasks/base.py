@@ -14,10 +14,9 @@ from celery import Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 
-from db.engine import transient_errors
+from db.engine import session_scope, transient_errors
 from db.failures import record_failure
 from db.jobs import JobProgress, mark_callback_sent
-from db.engine import session_scope
 from pipeline.settings import get_settings
 from tasks.runtime import runtime
 
@@ -50,8 +49,7 @@ class MannaTask(Task):  # type: ignore[misc]
 
     def publish(self, name: str, kwargs: dict[str, Any], *, queue: str, task_id: str | None = None) -> None:
         """Send a task by name (tasks never import each other), stamped with the publish time."""
-        self.app.send_task(name, kwargs=kwargs, queue=queue, task_id=task_id,
-                           headers={PUBLISHED_AT: time.time()})
+        self.app.send_task(name, kwargs=kwargs, queue=queue, task_id=task_id, headers={PUBLISHED_AT: time.time()})
 
     def send_callback(self, progress: JobProgress, summary: dict[str, Any]) -> None:
         """Send the job's callback by name once it finished; record it so it goes out once."""
@@ -63,8 +61,14 @@ class MannaTask(Task):  # type: ignore[misc]
 
 
 @signals.task_failure.connect
-def _record_final_failure(sender: Task | None = None, task_id: str | None = None, exception: BaseException | None = None,
-                          kwargs: dict[str, Any] | None = None, einfo: Any = None, **_: Any) -> None:
+def _record_final_failure(
+    sender: Task | None = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    kwargs: dict[str, Any] | None = None,
+    einfo: Any = None,
+    **_: Any,
+) -> None:
     """Fires once retries are exhausted (or the error is not retryable)."""
     if sender is None or not str(getattr(sender, "name", "")).startswith("manna."):
         return
@@ -72,6 +76,12 @@ def _record_final_failure(sender: Task | None = None, task_id: str | None = None
     detail = "".join(traceback.format_exception_only(type(exception), exception)).strip() if exception else ""
     retries = getattr(getattr(sender, "request", None), "retries", 0) or 0
     log.error("task %s[%s] failed for good: %s", sender.name, task_id, detail)
-    record_failure(settings.effective_database_url, settings.data_dir / "failed_tasks.spool.jsonl",
-                   task_id=task_id or "", task_name=sender.name, kwargs=kwargs or {}, error=detail,
-                   retries=int(retries))
+    record_failure(
+        settings.effective_database_url,
+        settings.data_dir / "failed_tasks.spool.jsonl",
+        task_id=task_id or "",
+        task_name=sender.name,
+        kwargs=kwargs or {},
+        error=detail,
+        retries=int(retries),
+    )

@@ -41,7 +41,8 @@ def submit_batch(self: MannaTask, job_id: str, transactions: Any, source: str = 
     if not new:  # a re-sent message: only chunks that never committed go out again
         with session_scope(runtime().database_url) as session:
             done = done_chunk_ids(session, task_ids)
-        chunks, task_ids = zip(*[(c, t) for c, t in zip(chunks, task_ids, strict=True) if t not in done]) or ((), ())
+        pending = [i for i, task_id in enumerate(task_ids) if task_id not in done]
+        chunks, task_ids = [chunks[i] for i in pending], [task_ids[i] for i in pending]
     for chunk, task_id in zip(chunks, task_ids, strict=True):
         self.publish("manna.categorize_chunk", queue="categorize", task_id=task_id, kwargs={
             "job_id": job_id, "source": source, "force_variant": forced,

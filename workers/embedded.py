@@ -13,5 +13,6 @@ from celery.contrib.testing.worker import start_worker
 def embedded_worker(app: Celery, loglevel: str = "WARNING") -> Iterator[None]:
     """Run a real worker (solo pool, both queues) in a thread for the duration of the block."""
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel=loglevel,
-                      queues=["ingest", "categorize"], shutdown_timeout=60.0):
+                      queues=["ingest", "categorize"], shutdown_timeout=60.0,
+                      hostname="embedded@localhost"):
         yield

@@ -25,7 +25,9 @@ from pipeline.settings import Settings, use_settings
 from tasks.runtime import reset_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("MANNA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = Settings(
+    database_url=os.environ.get("MANNA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+).effective_database_url
 REDIS_URL = os.environ.get("MANNA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BROKER_DB, CACHE_DB = 14, 15
 
