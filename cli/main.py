@@ -90,6 +90,23 @@ def submit(file: Path, job_id: str | None, source: str, callback: str | None, fo
 
 
 @main.command()
+@click.option("--n", "count", default=10_000, show_default=True, help="Rows to write.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--labels/--no-labels", default=False, help="Add the true category and merchant columns.")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def generate(count: int, seed: int, labels: bool, out: Path) -> None:
+    """Write generated bank lines to OUT (.csv or .jsonl) for submit, training or benchmarks."""
+    from pipeline.generate import Generator
+    from pipeline.readers import write_rows
+
+    rows = Generator(seed).iter_rows(count, id_prefix=f"g{seed}-")
+    if not labels:
+        rows = ({k: v for k, v in row.items() if k not in ("category", "merchant")} for row in rows)
+    write_rows(out, rows)
+    console.print(f"wrote {count:,} rows to {out}")
+
+
+@main.command()
 @click.argument("job_id")
 def job(job_id: str) -> None:
     """Show a job's status and counts as JSON."""

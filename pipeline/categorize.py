@@ -143,6 +143,8 @@ class Categorizer:
                 decided[key] = Decision(UNCATEGORIZED, 0.0, "low", "fallback", None, None, True)
             report.fallbacks = len(left)
             return decided
+        if not left:
+            return decided
         rows = [first_of[key] for key in left]
         matrix = self.model.vectorize([texts[i] for i in rows], amounts[rows])
         watch.lap("vectorize")

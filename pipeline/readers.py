@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +42,21 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
                 yield json.loads(line)
             except json.JSONDecodeError:
                 yield line.rstrip("\n")
+
+
+def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Write dict rows as CSV (columns from the first row) or JSON Lines, by the file's suffix."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise InputFormatError(f"{path.name}: expected .csv, .jsonl or .ndjson")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        if kind == "jsonl":
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return
+        writer: csv.DictWriter[str] | None = None
+        for row in rows:
+            if writer is None:
+                writer = csv.DictWriter(handle, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
