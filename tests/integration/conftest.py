@@ -67,7 +67,7 @@ def stack_settings(pg_url, redis_urls, tmp_path_factory):
     """Settings for the real stack; also installed as this process's settings."""
     data_dir = tmp_path_factory.mktemp("manna")
     settings = Settings(broker_url=redis_urls[0], cache_url=redis_urls[1], database_url=pg_url,
-                        data_dir=data_dir, task_max_retries=3)
+                        data_dir=data_dir, task_max_retries=3, experiment_refresh_seconds=0)
     use_settings(settings)
     reset_runtime()
     yield settings
@@ -92,6 +92,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
         "MANNA_CACHE_URL": settings.cache_url or "",
         "MANNA_DATA_DIR": str(settings.data_dir),
         "MANNA_TASK_MAX_RETRIES": str(settings.task_max_retries),
+        "MANNA_EXPERIMENT_REFRESH_SECONDS": str(settings.experiment_refresh_seconds),
         "PYTHONPATH": str(ROOT),
     })
     return env

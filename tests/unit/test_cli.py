@@ -1,0 +1,57 @@
+"""The CLI, embedded (no servers): train, then submit a file through the real task path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manna(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANNA_")}
+    env["MANNA_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_train_generate_submit_and_job_embedded(tmp_path):
+    trained = manna("train", "--rows", "3000", data_dir=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    version = trained.stdout.strip()
+    assert version.startswith("m-") and (tmp_path / "models" / version / "model.joblib").is_file()
+
+    rows = tmp_path / "rows.csv"
+    assert manna("generate", "--n", "1500", "--seed", "3", str(rows), data_dir=tmp_path).returncode == 0
+    with rows.open("a") as handle:
+        handle.write("bad-1,,-3.00,USD,2026-10-01,acct-01,\n")  # no description
+    submitted = manna("submit", str(rows), "--job-id", "cli-job", data_dir=tmp_path)
+    assert submitted.returncode == 0, submitted.stderr
+    assert submitted.stdout.strip() == "cli-job"
+
+    job = json.loads(manna("job", "cli-job", data_dir=tmp_path).stdout)
+    assert (job["status"], job["received"], job["accepted"], job["rejected"], job["labeled"]) == (
+        "finished", 1501, 1500, 1, 1500)
+    engine = create_engine(f"sqlite:///{tmp_path / 'manna.db'}")
+    with engine.connect() as connection:
+        by = dict(connection.execute(text(
+            "SELECT decided_by, count(*) FROM categorized_transactions WHERE job_id = 'cli-job' GROUP BY 1")).all())
+        reason = connection.execute(text("SELECT reason FROM rejected_transactions")).scalar_one()
+    assert sum(by.values()) == 1500 and by.get("model", 0) > 0 and set(by) <= {"model", "rule", "cache"}
+    assert reason == "description:missing"
+    engine.dispose()
+
+
+def test_unknown_job_and_bad_file_type_are_clear_errors(tmp_path):
+    assert manna("db", "upgrade", data_dir=tmp_path).returncode == 0
+    missing = manna("job", "nope", data_dir=tmp_path)
+    assert missing.returncode == 1 and "no job 'nope'" in missing.stderr
+    odd = tmp_path / "rows.txt"
+    odd.write_text("x")
+    bad = manna("submit", str(odd), data_dir=tmp_path)
+    assert bad.returncode == 2 and "expected .csv" in bad.stderr
