@@ -38,8 +38,8 @@ def run_demo(count: int, seed: int, console: Console) -> None:
         console.print("no model yet: training the default model once (it is reused on later runs)")
         active = train_default_model(settings, progress=lambda m: console.print(f"  {m}"))
     console.print(f"serving model {active}")
-    rows = Generator(seed).rows(count, id_prefix=f"demo-{seed}-")
     job_id = f"demo-{uuid.uuid4().hex[:8]}"
+    rows = Generator(seed).rows(count, id_prefix=f"{job_id}-")
     app = create_app(settings)
     with embedded_worker(app):
         sent_at = time.perf_counter()

@@ -33,7 +33,7 @@ class AmountFeatures(TransformerMixin, BaseEstimator):
         amounts = np.asarray(X, dtype=float).reshape(-1)
         column = amount_bucket(amounts, self.edges) + np.where(amounts > 0, len(self.edges) + 1, 0)
         rows = np.arange(len(amounts))
-        data = np.ones(len(amounts))
+        data = np.ones(len(amounts), dtype=np.float32)
         shape = (len(amounts), 2 * (len(self.edges) + 1))
         return sp.csr_matrix((data, (rows, column)), shape=shape)
 
