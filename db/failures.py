@@ -7,9 +7,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from db.engine import session_scope
 from db.models import FailedTask
 
@@ -30,15 +27,3 @@ def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: s
             handle.write(json.dumps(row, default=str) + "\n")
         log.error("could not record failed task %s in the database; spooled to %s", task_id, spool)
 
-
-def pending_failures(session: Session, limit: int = 1000) -> list[FailedTask]:
-    """Failed tasks not re-driven yet, oldest first."""
-    query = select(FailedTask).where(FailedTask.redriven_at.is_(None)).order_by(FailedTask.id).limit(limit)
-    return list(session.scalars(query))
-
-
-def mark_redriven(session: Session, failure_id: int) -> None:
-    """Note that a failed task was sent again."""
-    from sqlalchemy import func
-
-    session.execute(update(FailedTask).where(FailedTask.id == failure_id).values(redriven_at=func.now()))

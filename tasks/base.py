@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from contextlib import AbstractContextManager
 from typing import Any
 
 from celery import Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.orm import Session
 
 from db.engine import session_scope, transient_errors
 from db.failures import record_failure
@@ -31,7 +33,6 @@ class InvalidPayload(ValueError):
 class MannaTask(Task):  # type: ignore[misc]
     """Base for every ``manna.*`` task."""
 
-    abstract = True
     autoretry_for = (*transient_errors(), BrokerError, SoftTimeLimitExceeded)
     retry_backoff = 1
     retry_backoff_max = get_settings().retry_backoff_max
@@ -41,6 +42,10 @@ class MannaTask(Task):  # type: ignore[misc]
     retry_on_worker_lost = True
     acks_late = True
     reject_on_worker_lost = True
+
+    def session(self) -> AbstractContextManager[Session]:
+        """The unit of work: one session, committed when the block ends, rolled back on error."""
+        return session_scope(runtime().database_url)
 
     def queue_wait_ms(self) -> float | None:
         """Milliseconds between publishing (header set by our producers) and this run starting."""
@@ -56,7 +61,7 @@ class MannaTask(Task):  # type: ignore[misc]
         if not (progress.callback and progress.callback_pending):
             return
         self.app.send_task(progress.callback, kwargs=summary, queue=runtime().settings.callback_queue)
-        with session_scope(runtime().database_url) as session:
+        with self.session() as session:
             mark_callback_sent(session, progress.job_id)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from celery import shared_task
 
-from db.engine import session_scope
 from db.jobs import commit_chunk
 from pipeline.categorize import ChunkReport
 from pipeline.schema import Transaction
@@ -37,7 +36,7 @@ def categorize_chunk(self: MannaTask, job_id: str, source: str, transactions: li
     ]
     metrics = _metrics(self, job_id, variant, categorizer.model_version, report, rt.cache.errors - errors_before)
     metrics["total_ms"] = (time.perf_counter() - started) * 1000.0
-    with session_scope(rt.database_url) as session:
+    with self.session() as session:
         written, progress = commit_chunk(session, task_id=self.request.id, job_id=job_id, labels=labels,
                                          metrics=metrics)
     self.send_callback(progress, {"job_id": job_id, "source": source, "status": progress.status})

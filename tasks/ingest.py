@@ -9,7 +9,6 @@ from typing import Any
 
 from celery import shared_task
 
-from db.engine import session_scope
 from db.jobs import done_chunk_ids, finish_if_done, record_batch
 from pipeline.schema import BatchResult, Rejection, RowError, validate_batch
 from pipeline.variant import parse_forced_variant
@@ -31,7 +30,7 @@ def submit_batch(self: MannaTask, job_id: str, transactions: Any, source: str = 
         raise InvalidPayload(str(err)) from err
     settings = runtime().settings
     batch_key = _batch_key(source, transactions)
-    with session_scope(runtime().database_url) as session:
+    with self.session() as session:
         fresh, new = record_batch(session, job_id=job_id, source=source, batch_key=batch_key,
                                   accepted=batch.accepted, positions=batch.positions, rejected=batch.rejected,
                                   callback=callback, chunk_size=settings.chunk_size)
@@ -39,7 +38,7 @@ def submit_batch(self: MannaTask, job_id: str, transactions: Any, source: str = 
     chunks = [fresh[i:i + settings.chunk_size] for i in range(0, len(fresh), settings.chunk_size)]
     task_ids = [str(uuid.uuid5(CHUNK_NAMESPACE, f"{source}/{job_id}/{batch_key}/{i}")) for i in range(len(chunks))]
     if not new:  # a re-sent message: only chunks that never committed go out again
-        with session_scope(runtime().database_url) as session:
+        with self.session() as session:
             done = done_chunk_ids(session, task_ids)
         pending = [i for i, task_id in enumerate(task_ids) if task_id not in done]
         chunks, task_ids = [chunks[i] for i in pending], [task_ids[i] for i in pending]
