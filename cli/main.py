@@ -122,6 +122,23 @@ def job(job_id: str) -> None:
 
 
 @main.command()
+@click.argument("transaction_id")
+@click.option("--source", default=None, help="Only this source (ids are unique per source).")
+def explain(transaction_id: str, source: str | None) -> None:
+    """Show a transaction's label and why it was given."""
+    from db.engine import session_scope
+    from db.queries import explain_label
+
+    with session_scope(get_settings().effective_database_url) as session:
+        labels = explain_label(session, transaction_id, source)
+    if not labels:
+        console.print(f"[red]no label for transaction {transaction_id!r}[/red]")
+        sys.exit(1)
+    for label in labels:
+        click.echo(json.dumps(label, indent=2, default=str))
+
+
+@main.command()
 @click.option("--n", "count", default=10_000, show_default=True, help="Transactions to categorize.")
 @click.option("--seed", default=42, show_default=True)
 def demo(count: int, seed: int) -> None:

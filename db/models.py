@@ -68,6 +68,7 @@ class Label(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     variant: Mapped[str] = mapped_column(String(1))
     needs_review: Mapped[bool] = mapped_column(Boolean)
+    explanation: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[str] = mapped_column(String(128), index=True)
     task_id: Mapped[str] = mapped_column(String(64))
     categorized_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())

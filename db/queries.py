@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import Label, RejectedTransaction, TaskMetric
+from db.models import Label, RejectedTransaction, TaskMetric, TransactionRow
 
 
 def label_counts(session: Session, job_id: str, column: str) -> list[tuple[str, int, float]]:
@@ -39,3 +39,17 @@ def task_totals(session: Session, job_id: str) -> dict[str, Any]:
     query = select(func.count(), *(func.coalesce(func.sum(getattr(TaskMetric, c)), 0) for c in columns))
     row = session.execute(query.where(TaskMetric.job_id == job_id)).one()
     return {"tasks": int(row[0]), **{c: float(v) for c, v in zip(columns, row[1:], strict=True)}}
+
+
+def explain_label(session: Session, transaction_id: str, source: str | None = None) -> list[dict[str, Any]]:
+    """Every label of a transaction id (one per source unless ``source`` is given), with its why."""
+    query = (select(TransactionRow.source, TransactionRow.transaction_id, TransactionRow.description,
+                    TransactionRow.amount, Label.category, Label.confidence, Label.confidence_level,
+                    Label.decided_by, Label.rule_id, Label.model_version, Label.variant, Label.needs_review,
+                    Label.explanation, Label.job_id, Label.categorized_at)
+             .join(Label, (Label.source == TransactionRow.source)
+                   & (Label.transaction_id == TransactionRow.transaction_id))
+             .where(TransactionRow.transaction_id == transaction_id))
+    if source is not None:
+        query = query.where(TransactionRow.source == source)
+    return [dict(row._mapping) for row in session.execute(query)]

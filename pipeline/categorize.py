@@ -33,6 +33,7 @@ class Decision:
     rule_id: str | None
     model_version: str | None
     needs_review: bool
+    explanation: str = ""
 
 
 @dataclass
@@ -134,7 +135,7 @@ class Categorizer:
             rule = self.rules.first_match(texts[i], merchant_key(txn.description), float(amounts[i]), txn.account_id)
             if rule is not None:
                 decided[key] = Decision(rule.category, RULE_CONFIDENCE, confidence_level(RULE_CONFIDENCE),
-                                        "rule", rule.id, self.model_version, False)
+                                        "rule", rule.id, self.model_version, False, rule.explanation)
         report.rule_hits = len(decided)
         watch.lap("rules")
         left = [key for key in misses if key not in decided]
@@ -149,9 +150,10 @@ class Categorizer:
         matrix = self.model.vectorize([texts[i] for i in rows], amounts[rows])
         watch.lap("vectorize")
         categories, confidences = self.model.predict_matrix(matrix)
-        for key, category, confidence in zip(left, categories, confidences.tolist(), strict=True):
+        explanations = self.model.explain(matrix, categories)
+        for key, category, confidence, why in zip(left, categories, confidences.tolist(), explanations, strict=True):
             decided[key] = Decision(category, round(confidence, 4), confidence_level(confidence), "model",
-                                    None, self.model_version, confidence < self.abstain_threshold)
+                                    None, self.model_version, confidence < self.abstain_threshold, why)
         report.model_hits = len(left)
         watch.lap("predict")
         return decided
@@ -172,10 +174,10 @@ class Categorizer:
 
 def _to_cache(decision: Decision) -> str:
     return json.dumps([decision.category, decision.confidence, decision.decided_by, decision.rule_id,
-                       decision.model_version, decision.needs_review], separators=(",", ":"))
+                       decision.model_version, decision.needs_review, decision.explanation], separators=(",", ":"))
 
 
 def _from_cache(value: str) -> Decision:
-    category, confidence, _origin, rule_id, model_version, needs_review = json.loads(value)
+    category, confidence, origin, rule_id, model_version, needs_review, why = json.loads(value)
     return Decision(category, confidence, confidence_level(confidence), "cache", rule_id, model_version,
-                    needs_review)
+                    needs_review, f"cached {origin}: {why}")

@@ -42,6 +42,13 @@ def confidence_level(confidence: float) -> str:
     return "low"
 
 
+def _short_name(name: str) -> str:
+    block, _, feature = str(name).partition("__")
+    if block == "char":
+        return f"c:'{feature}'"
+    return f"w:{feature}" if block == "word" else feature
+
+
 @dataclass
 class CategoryModel:
     """A fitted feature set and classifier; ``predict`` gives category and calibrated confidence."""
@@ -78,6 +85,31 @@ class CategoryModel:
     def predict(self, texts: Sequence[str], amounts: Sequence[float]) -> tuple[list[str], np.ndarray]:
         """Best category per input and its calibrated probability."""
         return self.predict_matrix(self.vectorize(texts, amounts))
+
+    def explain(self, matrix: sp.csr_matrix, categories: Sequence[str], top: int = 3) -> list[str]:
+        """Per row, the features that pushed hardest toward its category, e.g. ``w:starbucks +2.1``."""
+        if matrix.shape[0] == 0:
+            return []
+        class_index = np.searchsorted(self.classes, np.asarray(categories))
+        row_of_entry = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        coef = np.asarray(self.classifier.coef_)
+        contributions = matrix.data * coef[class_index[row_of_entry], matrix.indices]
+        names = self._feature_names()
+        explanations = []
+        for row in range(matrix.shape[0]):
+            start, end = matrix.indptr[row], matrix.indptr[row + 1]
+            order = np.argsort(contributions[start:end])[::-1][:top]
+            parts = [f"{names[matrix.indices[start + i]]} {contributions[start + i]:+.2f}" for i in order
+                     if contributions[start + i] > 0]
+            explanations.append("; ".join(parts))
+        return explanations
+
+    def _feature_names(self) -> list[str]:
+        cached: list[str] | None = getattr(self, "_names", None)
+        if cached is None:
+            cached = [_short_name(name) for name in self.features.get_feature_names_out()]
+            self._names = cached
+        return cached
 
 
 def train_model(

@@ -33,6 +33,11 @@ class Rule:
     amount_max: float | None = None
     accounts: frozenset[str] | None = None
 
+    @property
+    def explanation(self) -> str:
+        """What a label decided by this rule says about why."""
+        return f"rule {self.id}: /{self.pattern.pattern}/"
+
     def matches(self, text: str, key: str, amount: float, account_id: str | None) -> bool:
         """True when every condition of the rule holds for this transaction."""
         if (self.direction == "out" and amount >= 0) or (self.direction == "in" and amount <= 0):

@@ -31,6 +31,7 @@ def categorize_chunk(self: MannaTask, job_id: str, source: str, transactions: li
         {"source": source, "transaction_id": row["id"], "category": d.category, "confidence": d.confidence,
          "confidence_level": d.confidence_level, "decided_by": d.decided_by, "rule_id": d.rule_id,
          "model_version": d.model_version, "variant": variant, "needs_review": d.needs_review,
+         "explanation": d.explanation,
          "job_id": job_id, "task_id": self.request.id}
         for row, d in zip(transactions, report.decisions, strict=True)
     ]

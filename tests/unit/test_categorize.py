@@ -36,6 +36,8 @@ def test_rules_win_then_the_model_and_duplicates_are_decided_once(rules, small_m
     assert coffee.decided_by == "model" and coffee.model_version == "m-test" and coffee.rule_id is None
     assert coffee == coffee_again and coffee.category == "food.coffee"
     assert fuel.category == "transport.fuel"
+    assert payroll.explanation.startswith(f"rule {payroll.rule_id}: /")
+    assert "starbucks" in coffee.explanation and coffee.explanation.count(";") <= 2
     assert (report.unique, report.rule_hits, report.model_hits, report.cache_hits) == (3, 1, 2, 0)
     assert all(ms >= 0 for ms in report.timings_ms.values())
 
@@ -46,6 +48,7 @@ def test_second_pass_is_served_from_the_cache_with_the_same_answers(rules, small
     second = categorizer.categorize(CHUNK)  # every input cached: no model call at all
     assert second.cache_hits == second.unique == 3 and second.model_hits == second.rule_hits == 0
     assert {d.decided_by for d in second.decisions} == {"cache"}
+    assert second.decisions[1].explanation == f"cached model: {first.decisions[1].explanation}"
     assert [(d.category, d.confidence, d.rule_id) for d in second.decisions] == [
         (d.category, d.confidence, d.rule_id) for d in first.decisions]
 

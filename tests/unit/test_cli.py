@@ -46,6 +46,10 @@ def test_train_generate_submit_and_job_embedded(tmp_path):
     assert reason == "description:missing"
     engine.dispose()
 
+    explained = json.loads(manna("explain", "g3-00000000", data_dir=tmp_path).stdout)
+    assert explained["transaction_id"] == "g3-00000000" and explained["explanation"]
+    assert explained["decided_by"] in {"model", "rule", "cache"}
+
 
 def test_unknown_job_and_bad_file_type_are_clear_errors(tmp_path):
     assert manna("db", "upgrade", data_dir=tmp_path).returncode == 0
