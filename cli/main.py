@@ -40,16 +40,55 @@ def db_upgrade(revision: str) -> None:
 
 
 @main.command()
-@click.option("--rows", default=20_000, show_default=True, help="Generated training rows.")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Labeled CSV (description,amount,category[,date,account_id,mcc]); default: generated data.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --data: write the model here instead of registering it.")
+@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="With --data: rules for the file's taxonomy (default rules apply only to ours).")
+@click.option("--rows", default=20_000, show_default=True, help="Generated training rows (without --data).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--activate/--no-activate", default=None, help="Serve it as variant A (default: only if none is).")
-def train(rows: int, seed: int, activate: bool | None) -> None:
-    """Train the default model on generated data and register it."""
+def train(data: Path | None, out: Path | None, rules_path: Path | None, rows: int, seed: int,
+          activate: bool | None) -> None:
+    """Train a model: on a labeled file (--data --out), or the default model on generated data."""
+    if data is not None:
+        from pipeline.offline import DataFileError, train_file
+
+        if out is None:
+            raise click.UsageError("--data needs --out DIR")
+        try:
+            model = train_file(data, out, rules_path=rules_path, progress=console.print)
+        except DataFileError as err:
+            raise click.UsageError(str(err)) from None
+        click.echo(model.version)
+        return
     from tasks.training import train_default_model
 
     _ensure_schema()
     version = train_default_model(get_settings(), rows=rows, seed=seed, activate=activate, progress=console.print)
     click.echo(version)
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch-size", default=20_000, show_default=True)
+def predict(model_dir: Path, data: Path, out: Path, batch_size: int) -> None:
+    """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
+    from pipeline.model import ArtifactError
+    from pipeline.offline import DataFileError, predict_file
+
+    started = time.perf_counter()
+    try:
+        with console.status("predicting") as status:
+            rows = predict_file(model_dir, data, out, batch_size=batch_size,
+                                progress=lambda n: status.update(f"predicting: {n:,} rows"))
+    except (DataFileError, ArtifactError) as err:
+        raise click.UsageError(str(err)) from None
+    elapsed = time.perf_counter() - started
+    console.print(f"{rows:,} predictions in {elapsed:.1f} s ({rows / max(elapsed, 1e-9):,.0f} rows/s) -> {out}")
 
 
 @main.command()

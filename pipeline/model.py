@@ -209,19 +209,23 @@ def _fit_temperature(logits: np.ndarray, truth: np.ndarray, weights: np.ndarray)
     return float(np.exp(result.x))
 
 
-def save_model(model: CategoryModel, model_dir: Path) -> tuple[str, str, Path]:
-    """Write the artifact under ``model_dir/<version>/``; returns version, sha256 and directory."""
+def save_model(model: CategoryModel, model_dir: Path, *, versioned: bool = True,
+               extra: dict[str, Any] | None = None) -> tuple[str, str, Path]:
+    """Write the artifact to ``model_dir/<version>/`` (or ``model_dir`` itself when not versioned).
+
+    Returns version, sha256 and directory; ``extra`` goes into the manifest.
+    """
     buffer = io.BytesIO()
     joblib.dump({"features": model.features, "classifier": model.classifier,
                  "temperature": model.temperature, "amount_edges": model.amount_edges}, buffer)
     payload = buffer.getvalue()
     digest = hashlib.sha256(payload).hexdigest()
     version = "m-" + digest[:12]
-    target = model_dir / version
+    target = model_dir / version if versioned else model_dir
     target.mkdir(parents=True, exist_ok=True)
     (target / ARTIFACT_NAME).write_bytes(payload)
     manifest = {"version": version, "sha256": digest, "classes": [str(c) for c in model.classes],
-                "summary": model.summary}
+                "summary": model.summary, **(extra or {})}
     (target / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     model.version = version
     return version, digest, target

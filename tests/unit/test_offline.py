@@ -1,0 +1,68 @@
+"""Bring your own data: train on a labeled file, predict a file row for row, offline."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from pipeline.generate import Generator
+from pipeline.offline import PREDICTION_COLUMNS, DataFileError, load_model_dir, predict_file, train_file
+from pipeline.readers import write_rows
+
+
+def _labeled(path, seed, n, rename=None):
+    rows = Generator(seed).rows(n, id_prefix=f"s{seed}-")
+    for row in rows:
+        row.pop("merchant")
+        if rename:
+            row["category"] = rename(row["category"])
+    write_rows(path, rows)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def own_taxonomy(tmp_path_factory):
+    """A model trained on categories written like a bookkeeping chart of accounts."""
+    base = tmp_path_factory.mktemp("own")
+    rename = lambda c: "Expense::" + c.replace(".", "::").title()  # noqa: E731
+    _labeled(base / "train.csv", 3, 4_000, rename)
+    test_rows = _labeled(base / "test.csv", 4, 600, rename)
+    train_file(base / "train.csv", base / "model")
+    return base, test_rows
+
+
+def test_predictions_come_back_one_per_row_in_order(own_taxonomy, tmp_path):
+    base, test_rows = own_taxonomy
+    data = tmp_path / "input.csv"
+    rows = [{k: v for k, v in r.items() if k != "category"} for r in test_rows]
+    rows.insert(7, {**rows[0], "amount": "abc"})
+    write_rows(data, rows)
+    out = tmp_path / "pred.csv"
+    assert predict_file(base / "model", data, out, batch_size=128) == 601
+    with out.open() as handle:
+        predictions = list(csv.DictReader(handle))
+    assert list(predictions[0]) == list(PREDICTION_COLUMNS) and len(predictions) == 601
+    assert predictions[7]["decided_by"] == "rejected"
+    del predictions[7]
+    correct = sum(p["category"] == r["category"] for p, r in zip(predictions, test_rows, strict=True))
+    assert correct / len(test_rows) > 0.8
+    assert {p["decided_by"] for p in predictions} == {"model"}  # our rules don't belong to this taxonomy
+    assert all(p["explanation"] for p in predictions)
+
+
+def test_default_taxonomy_keeps_the_default_rules_and_they_are_verified(tmp_path):
+    _labeled(tmp_path / "train.csv", 5, 3_000)
+    train_file(tmp_path / "train.csv", tmp_path / "model")
+    _model, rules = load_model_dir(tmp_path / "model")
+    assert len(rules.rules) >= 20
+    rules_file = tmp_path / "model" / "rules.yaml"
+    rules_file.write_text(rules_file.read_text() + "\n# edited\n")
+    with pytest.raises(DataFileError, match="changed since"):
+        load_model_dir(tmp_path / "model")
+
+
+def test_a_file_without_the_needed_columns_is_a_clear_error(tmp_path):
+    (tmp_path / "bad.csv").write_text("text,amount\nfoo,1\n")
+    with pytest.raises(DataFileError, match="missing column"):
+        train_file(tmp_path / "bad.csv", tmp_path / "model")
