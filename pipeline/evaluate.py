@@ -1,0 +1,144 @@
+"""Cross-validated evaluation of the whole decision path (rules + model), beside a plain baseline.
+
+Splits: ``random`` (5-fold stratified) and ``unseen`` (5-fold by merchant key: no merchant is in
+both train and test). The baseline is word 1-3-gram counts + a linear SVC, the approach of
+beancount's smart_importer, run on the same folds.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.metrics import classification_report, f1_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+from pipeline.categorize import Categorizer
+from pipeline.model import train_model
+from pipeline.offline import LabeledData, rules_for
+from pipeline.schema import Transaction
+
+SPLITS = ("random", "unseen")
+ECE_BINS = 15
+
+
+@dataclass
+class Predictions:
+    """Out-of-fold predictions for every row of the data."""
+
+    truth: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    decided_by: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+
+
+def folds(data: LabeledData, split: str, n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train/test index pairs for a split."""
+    labels, groups = np.asarray(data.labels), np.asarray(data.groups)
+    index = np.arange(len(labels))
+    if split == "unseen":
+        return list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, labels, groups))
+    if split != "random":
+        raise ValueError(f"split must be one of {SPLITS}")
+    with warnings.catch_warnings():  # rare categories: fewer members than folds is fine here
+        warnings.simplefilter("ignore", UserWarning)
+        return list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, labels))
+
+
+def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], None] = lambda _: None
+                   ) -> tuple[Predictions, Predictions]:
+    """Out-of-fold predictions of ours and of the baseline, on the same folds."""
+    n = len(data.labels)
+    ours = Predictions(np.asarray(data.labels), np.empty(n, dtype=object), np.zeros(n), np.empty(n, dtype=object))
+    base = Predictions(np.asarray(data.labels), np.empty(n, dtype=object), np.zeros(n))
+    rules = rules_for(set(data.labels), None)
+    for number, (train, test) in enumerate(folds(data, split), start=1):
+        started = time.perf_counter()
+        model = train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
+                            [data.labels[i] for i in train], [data.groups[i] for i in train])
+        report = Categorizer(rules, model).categorize(
+            [Transaction(str(i), data.texts[i], _decimal(data.amounts[i]), "XXX") for i in test])
+        ours.predicted[test] = [d.category for d in report.decisions]
+        ours.confidence[test] = [d.confidence for d in report.decisions]
+        ours.decided_by[test] = [d.decided_by for d in report.decisions]
+        base.predicted[test], base.confidence[test] = _baseline(data, train, test)
+        progress(f"{split} fold {number}: accuracy {np.mean(ours.predicted[test] == ours.truth[test]):.3f} "
+                 f"(baseline {np.mean(base.predicted[test] == base.truth[test]):.3f}), "
+                 f"{time.perf_counter() - started:.1f} s")
+    return ours, base
+
+
+def _baseline(data: LabeledData, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pipeline = make_pipeline(CountVectorizer(ngram_range=(1, 3)), LinearSVC())
+    pipeline.fit([data.texts[i] for i in train], [data.labels[i] for i in train])
+    scores = pipeline.decision_function([data.texts[i] for i in test])
+    if scores.ndim == 1:  # two classes: one score column
+        scores = np.column_stack([-scores, scores])
+    classes = pipeline.classes_
+    # An SVC has no probabilities; its top margin ranks rows for coverage but has no calibration.
+    return classes[scores.argmax(axis=1)], scores.max(axis=1)
+
+
+def _decimal(amount: float) -> Any:
+    from decimal import Decimal
+
+    return Decimal(repr(amount))
+
+
+def metrics(p: Predictions, *, calibrated: bool = True) -> dict[str, Any]:
+    """Accuracy, macro-F1, ECE, accuracy of the most confident 75%, coverage at 95% accuracy."""
+    correct = p.predicted == p.truth
+    order = np.argsort(-p.confidence, kind="stable")
+    running = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    at_95 = np.nonzero(running >= 0.95)[0]
+    report = classification_report(p.truth, p.predicted, output_dict=True, zero_division=0)
+    result: dict[str, Any] = {
+        "rows": len(correct),
+        "accuracy": float(correct.mean()),
+        "macro_f1": float(f1_score(p.truth, p.predicted, average="macro", zero_division=0)),
+        "accuracy_top75": float(correct[order[: max(1, int(0.75 * len(order)))]].mean()),
+        "coverage_at_95": float((at_95.max() + 1) / len(order)) if len(at_95) else 0.0,
+        "per_category": {k: {"precision": v["precision"], "recall": v["recall"], "support": int(v["support"])}
+                         for k, v in report.items() if isinstance(v, dict) and k not in
+                         ("macro avg", "weighted avg")},
+    }
+    if calibrated:
+        result["ece"] = expected_calibration_error(p.confidence, correct)
+    if len(p.decided_by):
+        result["decided_by"] = {str(k): int(v) for k, v in zip(*np.unique(p.decided_by, return_counts=True),
+                                                               strict=True)}
+    return result
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE over equal-width bins of the top probability."""
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(total)
+
+
+def reliability(p: Predictions, bins: int = ECE_BINS) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, rows) per non-empty bin, for the reliability diagram."""
+    correct = p.predicted == p.truth
+    index = np.minimum((p.confidence * bins).astype(int), bins - 1)
+    return [(float(p.confidence[index == b].mean()), float(correct[index == b].mean()), int((index == b).sum()))
+            for b in range(bins) if (index == b).any()]
+
+
+def coverage_curve(p: Predictions, points: int = 50) -> list[tuple[float, float]]:
+    """(coverage, accuracy) when keeping only the most confident share of rows."""
+    correct = (p.predicted == p.truth)[np.argsort(-p.confidence, kind="stable")]
+    running = np.cumsum(correct) / np.arange(1, len(correct) + 1)
+    keep = np.unique(np.linspace(1, len(correct), points).astype(int))
+    return [(float(k / len(correct)), float(running[k - 1])) for k in keep]

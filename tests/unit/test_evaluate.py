@@ -1,0 +1,50 @@
+"""Evaluation: metrics computed right on known predictions; folds keep merchants apart; a report renders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pipeline.evaluate import Predictions, expected_calibration_error, folds, metrics
+from pipeline.offline import LabeledData
+from tests.unit.test_cli import manna
+
+
+def test_metrics_on_known_predictions():
+    truth = np.array(["a"] * 8 + ["b"] * 2, dtype=object)
+    predicted = np.array(["a"] * 7 + ["b"] + ["b", "a"], dtype=object)  # rows 7 and 9 wrong
+    confidence = np.array([0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.5, 0.92, 0.4])
+    m = metrics(Predictions(truth, predicted, confidence))
+    assert m["accuracy"] == pytest.approx(0.8)
+    assert m["accuracy_top75"] == pytest.approx(1.0)  # the 7 most confident are all right
+    assert m["coverage_at_95"] == pytest.approx(0.8)  # 8 right of the 8 most confident; 9th is wrong
+    assert m["per_category"]["b"] == {"precision": 0.5, "recall": 0.5, "support": 2}
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_not():
+    correct = np.array([True] * 7 + [False] * 3)
+    assert expected_calibration_error(np.full(10, 0.7), correct) == pytest.approx(0.0)
+    assert expected_calibration_error(np.full(10, 1.0), correct) == pytest.approx(0.3)
+
+
+def test_unseen_folds_never_share_a_merchant():
+    groups = [f"m{i % 37}" for i in range(500)]
+    data = LabeledData([f"t{i}" for i in range(500)], [1.0] * 500, [f"c{i % 5}" for i in range(500)], groups, 0)
+    for train, test in folds(data, "unseen"):
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+
+
+def test_evaluate_command_writes_json_and_a_report(tmp_path):
+    data = tmp_path / "labeled.csv"
+    assert manna("generate", "--n", "1500", "--seed", "2", "--labels", str(data), data_dir=tmp_path).returncode == 0
+    run = manna("evaluate", "--data", str(data), "--split", "unseen", "--json", str(tmp_path / "out.json"),
+                "--report", str(tmp_path / "report"), data_dir=tmp_path)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert result["split"] == "unseen" and 0 < result["ours"]["accuracy"] <= 1 and "ece" in result["ours"]
+    assert 0 < result["baseline"]["accuracy"] <= 1 and "ece" not in result["baseline"]
+    for chart in ("reliability.png", "confusion.png", "coverage.png"):
+        assert (tmp_path / "report" / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| accuracy |" in (tmp_path / "report" / "summary.md").read_text()
