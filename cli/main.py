@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from pipeline.settings import get_settings, redact_url
 
@@ -192,6 +193,62 @@ def evaluate(data: Path, split: str, json_out: Path | None, report_dir: Path | N
 
         write_report(report_dir, result, ours, baseline, "manna " + " ".join(sys.argv[1:]))
         console.print(f"report: {report_dir / 'summary.md'}")
+
+
+@main.group()
+def models() -> None:
+    """The model registry: list, show, activate."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Every registered version, newest first, with what it serves."""
+    from db.engine import session_scope
+    from db.registry import list_models, load_experiment
+
+    with session_scope(get_settings().effective_database_url) as session:
+        rows = [(m.version, m.status, m.created_at, m.training_summary) for m in list_models(session)]
+        experiment = load_experiment(session)
+    table = Table(title="model versions")
+    for column in ("version", "status", "serves", "created", "rows", "categories"):
+        table.add_column(column)
+    for version, status, created, summary in rows:
+        serves = "A" if version == experiment.active_version else (
+            f"B ({experiment.candidate_percent}%)" if version == experiment.candidate_version else "")
+        table.add_row(version, status, serves, str(created)[:19], f"{summary.get('rows', 0):,}",
+                      str(summary.get("categories", "")))
+    Console().print(table)
+
+
+@models.command("show")
+@click.argument("version")
+def models_show(version: str) -> None:
+    """One version's registry row as JSON."""
+    from db.engine import session_scope
+    from db.registry import get_model_version
+
+    with session_scope(get_settings().effective_database_url) as session:
+        row = get_model_version(session, version)
+        data = None if row is None else {c.name: getattr(row, c.key) for c in row.__table__.columns}
+    if data is None:
+        console.print(f"[red]no model version {version!r}[/red]")
+        sys.exit(1)
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@models.command("activate")
+@click.argument("version")
+def models_activate(version: str) -> None:
+    """Serve VERSION as variant A (workers pick it up within MANNA_EXPERIMENT_REFRESH_SECONDS)."""
+    from db.engine import session_scope
+    from db.registry import activate_model
+
+    try:
+        with session_scope(get_settings().effective_database_url) as session:
+            activate_model(session, version)
+    except LookupError as err:
+        raise click.UsageError(str(err)) from None
+    console.print(f"{version} is active")
 
 
 @main.command()

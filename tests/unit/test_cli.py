@@ -59,3 +59,16 @@ def test_unknown_job_and_bad_file_type_are_clear_errors(tmp_path):
     odd.write_text("x")
     bad = manna("submit", str(odd), data_dir=tmp_path)
     assert bad.returncode == 2 and "expected .csv" in bad.stderr
+
+
+def test_model_registry_commands(tmp_path):
+    first = manna("train", "--rows", "1500", data_dir=tmp_path).stdout.strip()
+    second = manna("train", "--rows", "1500", "--seed", "1", data_dir=tmp_path).stdout.strip()
+    listed = manna("models", "list", data_dir=tmp_path).stdout
+    assert first in listed and second in listed and "active" in listed and "candidate" in listed
+    shown = json.loads(manna("models", "show", second, data_dir=tmp_path).stdout)
+    assert shown["status"] == "candidate" and len(shown["artifact_sha256"]) == 64
+    assert manna("models", "activate", second, data_dir=tmp_path).returncode == 0
+    statuses = {json.loads(manna("models", "show", v, data_dir=tmp_path).stdout)["status"] for v in (first, second)}
+    assert statuses == {"retired", "active"}
+    assert manna("models", "activate", "m-nope", data_dir=tmp_path).returncode == 2
