@@ -32,9 +32,10 @@ class ResultCache(Protocol):
 
 
 class MemoryCache:
-    """An in-process cache for the embedded mode and tests."""
+    """An in-process cache for the embedded mode, offline prediction and tests; oldest out first."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_items: int = 1_000_000) -> None:
+        self.max_items = max_items
         self._items: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
@@ -50,6 +51,10 @@ class MemoryCache:
         expires = time.monotonic() + ttl_seconds
         with self._lock:
             self._items.update({key: (expires, value) for key, value in items.items()})
+            overflow = len(self._items) - self.max_items
+            if overflow > 0:  # dicts keep insertion order: the first keys are the oldest
+                for key in list(self._items)[:overflow]:
+                    del self._items[key]
 
     def clear(self) -> None:
         """Forget everything."""

@@ -13,7 +13,7 @@ import numpy as np
 from pipeline.cache import ResultCache
 from pipeline.features import amount_bucket
 from pipeline.model import CategoryModel, confidence_level
-from pipeline.normalize import feature_text, merchant_key
+from pipeline.normalize import feature_text, merchant_key_of_text
 from pipeline.rules import RuleSet
 from pipeline.schema import Transaction
 from pipeline.taxonomy import UNCATEGORIZED
@@ -34,6 +34,7 @@ class Decision:
     model_version: str | None
     needs_review: bool
     explanation: str = ""
+    cached_from: str | None = None  # for a cache hit: how the cached decision was first made
 
 
 @dataclass
@@ -132,7 +133,8 @@ class Categorizer:
         for key in misses:
             i = first_of[key]
             txn = transactions[i]
-            rule = self.rules.first_match(texts[i], merchant_key(txn.description), float(amounts[i]), txn.account_id)
+            key_text = merchant_key_of_text(texts[i]) if self.rules.reads_merchant_key else ""
+            rule = self.rules.first_match(texts[i], key_text, float(amounts[i]), txn.account_id)
             if rule is not None:
                 decided[key] = Decision(rule.category, RULE_CONFIDENCE, confidence_level(RULE_CONFIDENCE),
                                         "rule", rule.id, self.model_version, False, rule.explanation)
@@ -180,4 +182,4 @@ def _to_cache(decision: Decision) -> str:
 def _from_cache(value: str) -> Decision:
     category, confidence, origin, rule_id, model_version, needs_review, why = json.loads(value)
     return Decision(category, confidence, confidence_level(confidence), "cache", rule_id, model_version,
-                    needs_review, f"cached {origin}: {why}")
+                    needs_review, why, origin)

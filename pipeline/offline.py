@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.cache import MemoryCache
 from pipeline.categorize import Categorizer
 from pipeline.model import CategoryModel, load_model, read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
@@ -104,11 +105,12 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None) -> tuple
     return model, RuleSet.load(rules_path, categories={str(c) for c in model.classes})
 
 
-def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20_000,
+def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20_000, cache_items: int = 500_000,
                  progress: Callable[[int], None] = lambda _: None) -> int:
     """Write one prediction per input row, in order; returns the number of rows."""
     model, rules = load_model_dir(model_dir)
-    categorizer = Categorizer(rules, model, cache=None)
+    # Lines repeat across a file: decide each distinct input once for the whole run.
+    categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items))
     written = 0
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -143,7 +145,9 @@ def _predict_batch(categorizer: Categorizer, frame: pd.DataFrame) -> list[tuple[
         positions.append(i)
     report = categorizer.categorize(valid)
     for i, d in zip(positions, report.decisions, strict=True):
-        rows[i] = (d.category, d.confidence, d.confidence_level, d.decided_by, d.rule_id or "", d.explanation)
+        # A repeat of a line decided earlier in the file reports how that line was decided.
+        rows[i] = (d.category, d.confidence, d.confidence_level, d.cached_from or d.decided_by, d.rule_id or "",
+                   d.explanation)
     return [row for row in rows if row is not None]
 
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +88,25 @@ class RuleSet:
         """True when some rule reads the account id (the cache key must then hold it)."""
         return any(rule.accounts is not None for rule in self.rules)
 
+    @property
+    def reads_merchant_key(self) -> bool:
+        """True when some rule matches the merchant key rather than the text."""
+        return bool(self._key_rules)
+
+    @cached_property
+    def _key_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.field == "merchant_key")
+
+    @cached_property
+    def _screen(self) -> re.Pattern[str] | None:
+        # One search over the union of text patterns rules out most lines before the rule loop.
+        patterns = [f"(?:{rule.pattern.pattern})" for rule in self.rules if rule.field == "text"]
+        return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+
     def first_match(self, text: str, key: str, amount: float, account_id: str | None) -> Rule | None:
         """The first rule in priority order that matches, or None."""
-        for rule in self.rules:
+        screened_in = self._screen is not None and self._screen.search(text) is not None
+        for rule in self.rules if screened_in else self._key_rules:
             if rule.matches(text, key, amount, account_id):
                 return rule
         return None

@@ -48,7 +48,8 @@ def test_second_pass_is_served_from_the_cache_with_the_same_answers(rules, small
     second = categorizer.categorize(CHUNK)  # every input cached: no model call at all
     assert second.cache_hits == second.unique == 3 and second.model_hits == second.rule_hits == 0
     assert {d.decided_by for d in second.decisions} == {"cache"}
-    assert second.decisions[1].explanation == f"cached model: {first.decisions[1].explanation}"
+    assert second.decisions[1].explanation == first.decisions[1].explanation
+    assert [d.cached_from for d in second.decisions] == ["rule", "model", "model", "model"]
     assert [(d.category, d.confidence, d.rule_id) for d in second.decisions] == [
         (d.category, d.confidence, d.rule_id) for d in first.decisions]
 

@@ -53,3 +53,15 @@ def test_bad_files_fail_with_the_rule_named(tmp_path):
 def test_shipped_rules_load_against_the_shipped_taxonomy():
     rules = RuleSet.load(categories=default_taxonomy().categories)
     assert len(rules.rules) >= 20
+
+
+def test_screened_matching_agrees_with_trying_every_rule():
+    from pipeline.generate import Generator
+    from pipeline.normalize import feature_text, merchant_key_of_text
+
+    rules = RuleSet.load()
+    for row in Generator(13).rows(5_000):
+        text, amount = feature_text(row["description"]), float(row["amount"])
+        key = merchant_key_of_text(text)
+        brute = next((r for r in rules.rules if r.matches(text, key, amount, row["account_id"])), None)
+        assert rules.first_match(text, key, amount, row["account_id"]) is brute
