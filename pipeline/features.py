@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import yaml
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -14,7 +18,52 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 # Absolute-amount bucket edges; the model sees only (sign, bucket), so the cache key can too.
 AMOUNT_EDGES: tuple[float, ...] = (5.0, 20.0, 60.0, 200.0, 1000.0, 5000.0)
 
-FEATURE_WEIGHTS = {"char": 1.0, "word": 0.8, "amount": 0.6}
+FEATURE_WEIGHTS = {"char": 1.0, "word": 0.8, "amount": 0.6, "lexicon": 0.8}
+LEXICON_PATH = Path(__file__).parent / "data" / "lexicon.yaml"
+_TOKEN = re.compile(r"[a-z&']+")
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> dict[str, tuple[str, ...]]:
+    """Domain word groups (coffee, fuel, fees, transfer, ...) from ``data/lexicon.yaml``."""
+    document = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
+    return {str(group): tuple(str(word) for word in words) for group, words in document.items()}
+
+
+class LexiconFeatures(TransformerMixin, BaseEstimator):
+    """One binary column per word group: does the line hold any word of the group?
+
+    Knowledge that generalizes to merchants never seen in training (MODELING.md).
+    """
+
+    def __init__(self, lexicon: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.lexicon = lexicon
+
+    def fit(self, X: object, y: object = None) -> LexiconFeatures:
+        """Index the words; no learning from data."""
+        groups = self.lexicon if self.lexicon is not None else default_lexicon()
+        self.groups_ = sorted(groups)
+        self.word_groups_: dict[str, list[int]] = {}
+        for index, group in enumerate(self.groups_):
+            for word in groups[group]:
+                self.word_groups_.setdefault(word, []).append(index)
+        return self
+
+    def transform(self, X: pd.Series | np.ndarray) -> sp.csr_matrix:
+        """Sparse binary rows."""
+        texts = X.iloc[:, 0] if isinstance(X, pd.DataFrame) else X
+        rows: list[int] = []
+        columns: list[int] = []
+        for row, text in enumerate(texts):
+            hit = {g for token in _TOKEN.findall(str(text)) for g in self.word_groups_.get(token, ())}
+            rows.extend([row] * len(hit))
+            columns.extend(hit)
+        data = np.ones(len(rows), dtype=np.float32)
+        return sp.csr_matrix((data, (rows, columns)), shape=(len(texts), len(self.groups_)))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """``lex:<group>`` names for explanations."""
+        return np.array([f"lex:{group}" for group in self.groups_], dtype=object)
 
 
 class AmountFeatures(TransformerMixin, BaseEstimator):
@@ -61,6 +110,7 @@ def build_features() -> ColumnTransformer:
                                      token_pattern=r"(?u)\b\w[\w&']*\b",
                                      dtype=np.float32), "text"),
             ("amount", AmountFeatures(), ["amount"]),
+            ("lexicon", LexiconFeatures(), ["text"]),
         ],
         transformer_weights=FEATURE_WEIGHTS,
         sparse_threshold=1.0,

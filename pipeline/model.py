@@ -46,7 +46,7 @@ def _short_name(name: str) -> str:
     block, _, feature = str(name).partition("__")
     if block == "char":
         return f"c:'{feature}'"
-    return f"w:{feature}" if block == "word" else feature
+    return f"w:{feature}" if block == "word" else feature  # amount:... and lex:... name themselves
 
 
 @dataclass

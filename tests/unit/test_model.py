@@ -1,5 +1,7 @@
 """The model artifact: versioned by content hash, refused when its bytes were changed."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from pipeline.normalize import feature_text
 
 
 def test_save_and_load_round_trip(small_model, tmp_path):
-    version, digest, path = save_model(small_model, tmp_path)
+    version, digest, path = save_model(copy.copy(small_model), tmp_path)  # saving sets .version
     assert version == "m-" + digest[:12] and read_manifest(path)["sha256"] == digest
     loaded = load_model(path, digest)
     rows = Generator(9).rows(200)
@@ -19,7 +21,7 @@ def test_save_and_load_round_trip(small_model, tmp_path):
 
 
 def test_tampered_artifact_is_refused(small_model, tmp_path):
-    _, digest, path = save_model(small_model, tmp_path)
+    _, digest, path = save_model(copy.copy(small_model), tmp_path)
     artifact = path / "model.joblib"
     artifact.write_bytes(artifact.read_bytes() + b"\x00")
     with pytest.raises(ArtifactError, match="refusing"):
