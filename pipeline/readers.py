@@ -20,28 +20,38 @@ class InputFormatError(ValueError):
 
 
 def read_rows(path: Path) -> Iterator[Any]:
-    """Rows of a CSV (header row) or JSON Lines file; undecodable bytes become U+FFFD."""
+    """Rows of a CSV (header row) or JSON Lines file; a BOM is skipped, undecodable bytes become U+FFFD."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InputFormatError(f"{path.name}: expected .csv, .jsonl or .ndjson")
     return _read_csv(path) if kind == "csv" else _read_jsonl(path)
 
 
-def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        for row in csv.DictReader(handle):
+def _read_csv(path: Path) -> Iterator[dict[str, Any] | str]:
+    """A record the csv module refuses (a field over its size limit) becomes a string, then reading goes on."""
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.DictReader(handle)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:  # the reader has consumed the offending line; the next call goes on
+                yield f"line {reader.line_num}: {err}"
+                continue
             yield {key: (value if value != "" else None) for key, value in row.items() if key is not None}
 
 
 def _read_jsonl(path: Path) -> Iterator[Any]:
-    with path.open(encoding="utf-8", errors="replace") as handle:
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
         for line in handle:
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                yield line.rstrip("\n")
+                value = json.loads(line)
+            except (ValueError, RecursionError):  # bad JSON, an int over 4,300 digits, nesting too deep
+                value = line.rstrip("\n")
+            yield value
 
 
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:

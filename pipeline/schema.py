@@ -10,9 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline.currencies import ISO_4217
+from pipeline.normalize import clean_text
 from pipeline.settings import Settings
 
-_MCC = re.compile(r"^\d{4}$")
+_MCC = re.compile(r"[0-9]{4}")  # ASCII digits only, used with fullmatch
 _MAX_ID_LENGTH = 128
 _MAX_SHORT_FIELD = 256
 _MAX_DECIMALS = 4
@@ -132,8 +133,11 @@ def validate_row(raw: Any, settings: Settings) -> Transaction:
 
 
 def _raw_id(raw: Any) -> str | None:
+    """The id of a rejected row when it can be stored as text (the raw row keeps it either way)."""
     value = raw.get("id") if isinstance(raw, dict) else None
-    return value[:_MAX_ID_LENGTH] if isinstance(value, str) else None
+    if not isinstance(value, str) or "\x00" in value or _has_lone_surrogate(value):
+        return None
+    return value[:_MAX_ID_LENGTH]
 
 
 def _text(raw: dict[str, Any], field: str, *, max_length: int, required: bool = False) -> str | None:
@@ -146,7 +150,7 @@ def _text(raw: dict[str, Any], field: str, *, max_length: int, required: bool = 
         raise RowError(f"{field}:wrong_type", f"{field} must be a string, got {type(value).__name__}")
     if "\x00" in value or _has_lone_surrogate(value):
         raise RowError(f"{field}:invalid_characters", f"{field} holds a NUL or invalid code point")
-    if required and not value.strip():
+    if required and not clean_text(value):  # blank once invisible characters are gone
         raise RowError(f"{field}:empty", f"{field} is empty")
     if len(value) > max_length:
         raise RowError(f"{field}:too_long", f"{field} has {len(value)} characters, max {max_length}")
@@ -169,17 +173,25 @@ def _amount(value: Any, max_abs: float) -> Decimal:
     if isinstance(value, float) and not math.isfinite(value):
         raise RowError("amount:not_finite", "amount must be finite")
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else str(value))
+        amount = _to_decimal(value)
     except InvalidOperation:
         raise RowError("amount:invalid", f"amount {str(value)[:40]!r} is not a decimal number") from None
     if not amount.is_finite():
         raise RowError("amount:not_finite", "amount must be finite")
-    if abs(amount) > Decimal(str(max_abs)):
+    if amount.copy_abs() > Decimal(str(max_abs)):  # copy_abs: exact, cannot overflow like abs()
         raise RowError("amount:out_of_range", f"amount exceeds {max_abs:g} in absolute value")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -_MAX_DECIMALS:
         raise RowError("amount:too_precise", f"amount has more than {_MAX_DECIMALS} decimals")
-    return amount
+    # A positive exponent ("1E+5", "0E+1000000") becomes plain digits, which NUMERIC columns accept.
+    return amount.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else amount
+
+
+def _to_decimal(value: str | int | float) -> Decimal:
+    """Exact for ints of any size (str() refuses over 4,300 digits), shortest repr for floats."""
+    if isinstance(value, int):
+        return Decimal(value)
+    return Decimal(value.strip() if isinstance(value, str) else str(value))
 
 
 def _currency(value: Any, default: str) -> str:
@@ -211,7 +223,8 @@ def _date(value: Any, settings: Settings) -> dt.date | None:
 def _mcc(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not _MCC.match(text):
+    small_int = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9999
+    text = str(value) if small_int else value
+    if not isinstance(text, str) or not _MCC.fullmatch(text):
         raise RowError("mcc:invalid", "mcc must be four digits")
     return text

@@ -42,5 +42,8 @@ def test_unparseable_lines_and_bad_bytes_are_passed_on_not_dropped(tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_bytes(json.dumps({"id": "a"}).encode() + b"\n{not json\n" + b'{"id": "\xff"}\n')
     assert list(read_rows(path)) == [{"id": "a"}, "{not json", {"id": "\ufffd"}]
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfid,description,amount\nx,COFFEE,-3\n")
+    assert list(read_rows(bom)) == [{"id": "x", "description": "COFFEE", "amount": "-3"}]
     with pytest.raises(InputFormatError):
         read_rows(tmp_path / "rows.txt")

@@ -28,6 +28,7 @@ def test_optional_fields_take_defaults():
     [
         ({"description": None}, "description:missing"),
         ({"description": "   "}, "description:empty"),
+        ({"description": "\u200b\u200e"}, "description:empty"),
         ({"description": "x" * 10_000}, "description:too_long"),
         ({"description": 12}, "description:wrong_type"),
         ({"description": "a\x00b"}, "description:invalid_characters"),
