@@ -24,6 +24,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from pipeline.features import AMOUNT_EDGES, amount_bucket, build_features, frame
 
 ARTIFACT_NAME = "model.joblib"
+PROCESS_FIT_LIMIT = 40_000  # distinct training inputs; see train_model
 MANIFEST_NAME = "manifest.json"
 
 # Named confidence levels: the lowest calibrated probability each level admits.
@@ -127,7 +128,9 @@ def train_model(
     features = build_features()
     matrix = sp.csr_matrix(features.fit_transform(frame(data.texts, data.amounts)))
     # The held-out fit (for the temperature) and the full fit are independent: one core each.
-    held_out, classifier = Parallel(n_jobs=2, backend="loky")(
+    # Processes run them fastest but copy the data; past a size, threads keep memory in bounds.
+    backend = "loky" if len(data.labels) < PROCESS_FIT_LIMIT else "threading"
+    held_out, classifier = Parallel(n_jobs=2, backend=backend)(
         delayed(fn)(matrix, data, c, random_state) for fn in (_held_out_fit, _full_fit)
     )
     temperature = _fit_temperature(*held_out) if held_out else 1.0
