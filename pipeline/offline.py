@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import math
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -156,4 +155,4 @@ def _amount(text: str) -> Decimal | None:
         value = Decimal(text.replace(",", "").strip())
     except InvalidOperation:
         return None
-    return value if value.is_finite() and not math.isnan(float(value)) else None
+    return value if value.is_finite() else None
