@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
         model = train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
                             [data.labels[i] for i in train], [data.groups[i] for i in train])
         report = Categorizer(rules, model).categorize(
-            [Transaction(str(i), data.texts[i], _decimal(data.amounts[i]), "XXX") for i in test])
+            [Transaction(str(i), data.texts[i], Decimal(repr(data.amounts[i])), "XXX") for i in test])
         ours.predicted[test] = [d.category for d in report.decisions]
         ours.confidence[test] = [d.confidence for d in report.decisions]
         ours.decided_by[test] = [d.decided_by for d in report.decisions]
@@ -84,12 +85,6 @@ def _baseline(data: LabeledData, train: np.ndarray, test: np.ndarray) -> tuple[n
     classes = pipeline.classes_
     # An SVC has no probabilities; its top margin ranks rows for coverage but has no calibration.
     return classes[scores.argmax(axis=1)], scores.max(axis=1)
-
-
-def _decimal(amount: float) -> Any:
-    from decimal import Decimal
-
-    return Decimal(repr(amount))
 
 
 def metrics(p: Predictions, *, calibrated: bool = True) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class CategoryModel:
     amount_edges: tuple[float, ...] = AMOUNT_EDGES
     summary: dict[str, Any] = field(default_factory=dict)
     version: str = "unsaved"
+    _names: list[str] | None = field(default=None, init=False, repr=False)  # for explanations, built once
 
     @property
     def classes(self) -> np.ndarray:
@@ -106,11 +107,9 @@ class CategoryModel:
         return explanations
 
     def _feature_names(self) -> list[str]:
-        cached: list[str] | None = getattr(self, "_names", None)
-        if cached is None:
-            cached = [_short_name(name) for name in self.features.get_feature_names_out()]
-            self._names = cached
-        return cached
+        if self._names is None:
+            self._names = [_short_name(name) for name in self.features.get_feature_names_out()]
+        return self._names
 
 
 def train_model(

@@ -90,9 +90,17 @@ class BatchResult:
 
 
 def validate_batch(rows: Any, settings: Settings) -> BatchResult:
-    """Validate every row of a message; bad rows are rejected, duplicates of an id keep the first."""
+    """Validate every row of a message; bad rows are rejected, duplicates of an id keep the first.
+
+    A message over the size limit is rejected row by row as ``message:too_large``.
+    """
     if not isinstance(rows, list):
         raise RowError("transactions:not_a_list", f"expected a list, got {type(rows).__name__}")
+    if len(rows) > settings.max_message_transactions:
+        # Too large to take as one unit: every row is kept, rejected with the reason.
+        detail = (f"message holds {len(rows)} transactions, at most {settings.max_message_transactions} "
+                  "are accepted; split it (manna submit does)")
+        return BatchResult([], [], [Rejection(i, "message:too_large", detail, raw) for i, raw in enumerate(rows)])
     accepted: list[Transaction] = []
     positions: list[int] = []
     rejected: list[Rejection] = []

@@ -67,3 +67,11 @@ def test_bad_rows_do_not_stop_the_batch_and_repeated_ids_keep_the_first():
 
 def test_extra_fields_are_ignored():
     assert validate_row({**GOOD, "note": "anything"}, SETTINGS).id == "t1"
+
+
+def test_an_oversized_message_keeps_every_row_as_a_rejection():
+    settings = Settings(max_message_transactions=3)
+    rows = [{**GOOD, "id": f"t{i}"} for i in range(4)]
+    result = validate_batch(rows, settings)
+    assert result.accepted == [] and [r.reason for r in result.rejected] == ["message:too_large"] * 4
+    assert [r.raw for r in result.rejected] == rows
