@@ -17,15 +17,15 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
-from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
-from pipeline.features import AMOUNT_EDGES, amount_bucket, build_features, frame
+from pipeline.features import AMOUNT_EDGES, FeatureSet, amount_bucket
 
 ARTIFACT_NAME = "model.joblib"
 PROCESS_FIT_LIMIT = 40_000  # distinct training inputs; see train_model
 MANIFEST_NAME = "manifest.json"
+ARTIFACT_FORMAT = 2  # bump when the pickled classes change shape; older artifacts are refused, not misread
 
 # Named confidence levels: the lowest calibrated probability each level admits.
 LEVELS: tuple[tuple[str, float], ...] = (("very_high", 0.95), ("high", 0.85), ("medium", 0.6))
@@ -43,24 +43,19 @@ def confidence_level(confidence: float) -> str:
     return "low"
 
 
-def _short_name(name: str) -> str:
-    block, _, feature = str(name).partition("__")
-    if block == "char":
-        return f"c:'{feature}'"
-    return f"w:{feature}" if block == "word" else feature  # amount:... and lex:... name themselves
-
-
 @dataclass
 class CategoryModel:
     """A fitted feature set and classifier; ``predict`` gives category and calibrated confidence."""
 
-    features: ColumnTransformer
+    features: FeatureSet
     classifier: LogisticRegression
     temperature: float = 1.0
     amount_edges: tuple[float, ...] = AMOUNT_EDGES
     summary: dict[str, Any] = field(default_factory=dict)
     version: str = "unsaved"
-    _names: list[str] | None = field(default=None, init=False, repr=False)  # for explanations, built once
+    # For explanations, built once: feature names and each category's column in the coefficients.
+    _names: list[str] | None = field(default=None, init=False, repr=False)
+    _classes: dict[str, int] | None = field(default=None, init=False, repr=False)
 
     @property
     def classes(self) -> np.ndarray:
@@ -69,7 +64,7 @@ class CategoryModel:
 
     def vectorize(self, texts: Sequence[str], amounts: Sequence[float] | np.ndarray) -> sp.csr_matrix:
         """One sparse feature matrix for a batch of inputs."""
-        return sp.csr_matrix(self.features.transform(frame(texts, amounts)))
+        return self.features.transform(texts, amounts)
 
     def predict_proba_matrix(self, matrix: sp.csr_matrix) -> np.ndarray:
         """Calibrated probabilities, one row per input, one column per category."""
@@ -89,27 +84,46 @@ class CategoryModel:
         return self.predict_matrix(self.vectorize(texts, amounts))
 
     def explain(self, matrix: sp.csr_matrix, categories: Sequence[str], top: int = 3) -> list[str]:
-        """Per row, the features that pushed hardest toward its category, e.g. ``w:starbucks +2.1``."""
+        """Per row, the features that pushed hardest toward its category, e.g. ``w:starbucks +2.10``."""
         if matrix.shape[0] == 0:
             return []
-        class_index = np.searchsorted(self.classes, np.asarray(categories))
+        class_of = self._class_index()
+        class_index = np.fromiter((class_of[c] for c in categories), dtype=np.intp, count=len(categories))
         row_of_entry = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-        coef = np.asarray(self.classifier.coef_)
-        contributions = matrix.data * coef[class_index[row_of_entry], matrix.indices]
+        contributions = matrix.data * np.asarray(self.classifier.coef_)[class_index[row_of_entry], matrix.indices]
+        entries = _top_entries(contributions, matrix.indptr, row_of_entry, top)
         names = self._feature_names()
-        explanations = []
-        for row in range(matrix.shape[0]):
-            start, end = matrix.indptr[row], matrix.indptr[row + 1]
-            order = np.argsort(contributions[start:end])[::-1][:top]
-            parts = [f"{names[matrix.indices[start + i]]} {contributions[start + i]:+.2f}" for i in order
-                     if contributions[start + i] > 0]
-            explanations.append("; ".join(parts))
-        return explanations
+        texts = [f"{names[column]} {value:+.2f}" for column, value in
+                 zip(matrix.indices[entries].tolist(), contributions[entries].tolist(), strict=True)]
+        bounds = np.searchsorted(row_of_entry[entries], np.arange(matrix.shape[0] + 1)).tolist()
+        return ["; ".join(texts[bounds[row]:bounds[row + 1]]) for row in range(matrix.shape[0])]
+
+    def _class_index(self) -> dict[str, int]:
+        if self._classes is None:
+            self._classes = {str(c): i for i, c in enumerate(self.classes)}
+        return self._classes
 
     def _feature_names(self) -> list[str]:
         if self._names is None:
-            self._names = [_short_name(name) for name in self.features.get_feature_names_out()]
+            self._names = self.features.names()
         return self._names
+
+
+def _top_entries(values: np.ndarray, indptr: np.ndarray, row_of_entry: np.ndarray, top: int) -> np.ndarray:
+    """Entries of the ``top`` largest positive values per CSR row, largest first within a row."""
+    left = np.where(values > 0, values, -np.inf)
+    starts = indptr[:-1][np.diff(indptr) > 0]
+    chosen: list[np.ndarray] = []
+    for _ in range(top):  # one vectorized pass per rank: the row maxima, then the first entry holding each
+        row_max = np.full(len(indptr) - 1, -np.inf)
+        row_max[row_of_entry[starts]] = np.maximum.reduceat(left, starts) if len(starts) else []
+        candidates = np.flatnonzero((left == row_max[row_of_entry]) & (left > -np.inf))
+        _, first = np.unique(row_of_entry[candidates], return_index=True)
+        picked = candidates[first]
+        left[picked] = -np.inf
+        chosen.append(picked)
+    order = np.concatenate(chosen) if chosen else np.zeros(0, dtype=int)
+    return order[np.argsort(row_of_entry[order], kind="stable")]
 
 
 def train_model(
@@ -124,8 +138,8 @@ def train_model(
     """Fit the model; the temperature is fitted on merchants held out of a first fit."""
     started = time.perf_counter()
     data = _TrainingSet.deduplicated(texts, amounts, labels, groups)
-    features = build_features()
-    matrix = sp.csr_matrix(features.fit_transform(frame(data.texts, data.amounts)))
+    features = FeatureSet.fit(data.texts)
+    matrix = features.transform(data.texts, data.amounts)
     # The held-out fit (for the temperature) and the full fit are independent: one core each.
     # Processes run them fastest but copy the data; past a size, threads keep memory in bounds.
     backend = "loky" if len(data.labels) < PROCESS_FIT_LIMIT else "threading"
@@ -218,7 +232,7 @@ def save_model(model: CategoryModel, model_dir: Path, *, versioned: bool = True,
     Returns version, sha256 and directory; ``extra`` goes into the manifest.
     """
     buffer = io.BytesIO()
-    joblib.dump({"features": model.features, "classifier": model.classifier,
+    joblib.dump({"format": ARTIFACT_FORMAT, "features": model.features, "classifier": model.classifier,
                  "temperature": model.temperature, "amount_edges": model.amount_edges}, buffer)
     payload = buffer.getvalue()
     digest = hashlib.sha256(payload).hexdigest()
@@ -242,7 +256,13 @@ def load_model(artifact_dir: Path, expected_sha256: str) -> CategoryModel:
     digest = hashlib.sha256(payload).hexdigest()
     if digest != expected_sha256:
         raise ArtifactError(f"refusing {path}: sha256 {digest[:12]}... != expected {expected_sha256[:12]}...")
-    state = joblib.load(io.BytesIO(payload))
+    try:
+        state = joblib.load(io.BytesIO(payload))
+    except (AttributeError, ImportError) as err:  # classes of an older Manna
+        raise ArtifactError(f"{path} was written by an incompatible version of Manna ({err}); "
+                            "train it again with `manna train`") from None
+    if not isinstance(state, dict) or state.get("format") != ARTIFACT_FORMAT:
+        raise ArtifactError(f"{path} is not a format-{ARTIFACT_FORMAT} Manna model; train it again with `manna train`")
     manifest = json.loads((artifact_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
     return CategoryModel(
         features=state["features"],

@@ -47,19 +47,21 @@ US_CITIES = (
 
 def clean_text(description: str) -> str:
     """Unicode-normalized, lower-cased, invisible and control characters removed, spaces folded."""
-    text = unicodedata.normalize("NFKC", description).translate(_INVISIBLE)
-    text = _CONTROL.sub(" ", text).lower()
-    return _SPACES.sub(" ", text).strip()
+    text = description
+    if not text.isascii():  # the common case skips both Unicode passes
+        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    if not text.isprintable():
+        text = _CONTROL.sub(" ", text)
+    return " ".join(text.lower().split())  # str.split and regex \s agree on what is a space
 
 
 def feature_text(description: str) -> str:
     """What rules, the model and the cache key read: per-purchase noise (dates, masks, numbers) gone."""
-    text = clean_text(description)
-    text = _CARD_MASK.sub(" ", text)
-    text = _TIME.sub(" ", text)
+    text = _CARD_MASK.sub(" ", clean_text(description))
+    if ":" in text:
+        text = _TIME.sub(" ", text)
     text = _DATE.sub(" ", text)
-    text = _DIGITS.sub("0", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(_DIGITS.sub("0", text).split())
 
 
 def merchant_key(description: str) -> str:

@@ -7,6 +7,7 @@ number of rows and writes one prediction per input row, in order.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import shutil
 from collections.abc import Callable, Iterator
@@ -108,6 +109,7 @@ def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20
                  progress: Callable[[int], None] = lambda _: None) -> int:
     """Write one prediction per input row, in order; returns the number of rows."""
     model, rules = load_model_dir(model_dir)
+    gc.freeze()  # the model's objects live for the whole run: keep the collector from rescanning them
     # Lines repeat across a file: decide each distinct input once for the whole run.
     categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items))
     written = 0
@@ -134,8 +136,8 @@ def _predict_batch(categorizer: Categorizer, frame: pd.DataFrame) -> list[tuple[
     valid: list[Transaction] = []
     positions: list[int] = []
     accounts = frame["account_id"].tolist() if "account_id" in frame.columns else [None] * len(frame)
-    for i, (description, amount, account) in enumerate(zip(frame["description"], frame["amount"], accounts,
-                                                          strict=True)):
+    for i, (description, amount, account) in enumerate(zip(frame["description"].tolist(), frame["amount"].tolist(),
+                                                          accounts, strict=True)):
         parsed = _amount(amount)
         if not description.strip() or parsed is None:
             rows[i] = ("", 0.0, "low", "rejected", "", "description or amount missing or not a number")

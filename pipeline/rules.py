@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import re2
 import yaml
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "data" / "rules.yaml"
@@ -98,18 +99,55 @@ class RuleSet:
         return tuple(rule for rule in self.rules if rule.field == "merchant_key")
 
     @cached_property
-    def _screen(self) -> re.Pattern[str] | None:
-        # One search over the union of text patterns rules out most lines before the rule loop.
-        patterns = [f"(?:{rule.pattern.pattern})" for rule in self.rules if rule.field == "text"]
-        return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+    def _screen(self) -> _Screen:
+        return _Screen([rule.pattern.pattern if rule.field == "text" else None for rule in self.rules])
 
     def first_match(self, text: str, key: str, amount: float, account_id: str | None) -> Rule | None:
         """The first rule in priority order that matches, or None."""
-        screened_in = self._screen is not None and self._screen.search(text) is not None
-        for rule in self.rules if screened_in else self._key_rules:
+        for index in self._screen.candidates(text):
+            rule = self.rules[index]
             if rule.matches(text, key, amount, account_id):
                 return rule
         return None
+
+
+class _Screen:
+    """Which rules could match a line, from one pass of RE2 over it (Python's ``re`` tries each).
+
+    RE2 matches all text patterns at once in linear time; the rule's own Python pattern then
+    confirms, so RE2 only has to never miss. It agrees with ``re`` on printable ASCII; other
+    lines, and patterns RE2 cannot compile (lookarounds, backreferences), skip the screen.
+    """
+
+    def __init__(self, patterns: list[str | None]) -> None:
+        options = re2.Options()
+        options.case_sensitive = False
+        options.log_errors = False
+        self._set = re2.Set.SearchSet(options)
+        self._rule_of_entry: list[int] = []
+        always: list[int] = []
+        for index, pattern in enumerate(patterns):
+            if pattern is None:  # a merchant-key rule: not screened
+                always.append(index)
+                continue
+            try:
+                self._set.Add(pattern)
+            except re2.error:
+                always.append(index)
+            else:
+                self._rule_of_entry.append(index)
+        self._set.Compile()
+        self._always = always
+        self._everything = list(range(len(patterns)))
+
+    def candidates(self, text: str) -> list[int]:
+        """Rule indices to try for ``text``, in priority order."""
+        if not (text.isascii() and text.isprintable()):
+            return self._everything
+        hits = self._set.Match(text)
+        if not hits:
+            return self._always
+        return sorted([self._rule_of_entry[i] for i in hits] + self._always)
 
 
 def _parse_rule(raw: Any, known: set[str] | None) -> Rule:

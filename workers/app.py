@@ -5,6 +5,7 @@ Building the app connects to nothing; each worker child loads its models once at
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -37,6 +38,7 @@ def _load_models_once_per_child(**_: Any) -> None:
         runtime().warm_up()
     except Exception:  # the first task retries the load and reports the error properly
         log.exception("warm-up failed; models load on first use")
+    gc.freeze()  # models and vocabularies live as long as the child: spare them every collection
 
 
 @signals.worker_ready.connect

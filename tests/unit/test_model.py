@@ -44,3 +44,17 @@ def test_generated_data_is_learnable_and_confidence_is_calibrated(small_model):
 @pytest.mark.parametrize(("p", "level"), [(0.99, "very_high"), (0.9, "high"), (0.7, "medium"), (0.3, "low")])
 def test_confidence_levels(p, level):
     assert confidence_level(p) == level
+
+
+def test_artifact_of_another_format_is_refused_with_advice(small_model, tmp_path):
+    import hashlib
+    import io
+
+    import joblib
+
+    _, _, path = save_model(copy.copy(small_model), tmp_path)
+    buffer = io.BytesIO()
+    joblib.dump({"features": small_model.features, "classifier": small_model.classifier}, buffer)  # no format
+    (path / "model.joblib").write_bytes(buffer.getvalue())
+    with pytest.raises(ArtifactError, match="manna train"):
+        load_model(path, hashlib.sha256(buffer.getvalue()).hexdigest())

@@ -1,0 +1,62 @@
+"""The numpy transform must give exactly the matrix scikit-learn's vectorizers give."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from pipeline.features import CHAR_PARAMS, WORD_PARAMS, CharNgrams, FeatureSet, WordNgrams
+from pipeline.generate import Generator
+from pipeline.normalize import feature_text
+
+EDGE_CASES = ["", " ", "a", "ab", "abc", "  x  y\tz ", "café crème", "ünïcödé ñ", "\u4e00\u4e8c shop",
+              "sq *blue bottle 0 sf ca", "Blue BOTTLE", "o'reilly auto parts", "at&t bill", "a b c d e f", "x" * 300]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    texts = [feature_text(r["description"]) for r in Generator(5).rows(3_000)] + ["café crème", "ü ü"]
+    char, word = TfidfVectorizer(**CHAR_PARAMS).fit(texts), TfidfVectorizer(**WORD_PARAMS).fit(texts)
+    return char, word, CharNgrams(char), WordNgrams(word, {})
+
+
+def _assert_same(ours, theirs):
+    assert ours.shape == theirs.shape
+    assert ours.nnz == theirs.nnz
+    assert abs(ours - theirs).max() < 1e-6 if ours.nnz else True
+
+
+def test_char_and_word_blocks_equal_sklearn_on_bank_lines(fitted):
+    char, word, our_char, our_word = fitted
+    lines = [feature_text(r["description"]) for r in Generator(6).rows(2_000)] + EDGE_CASES
+    _assert_same(our_char.transform(lines), char.transform(lines))
+    _assert_same(our_word.transform(lines)[0], word.transform(lines))
+    assert our_char.transform([]).shape == (0, len(char.vocabulary_))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("abcAÉé üx'&0-*\t\u200b\u4e00İ"), max_size=40),
+                min_size=1, max_size=8))
+def test_char_and_word_blocks_equal_sklearn_on_any_text(fitted, lines):
+    char, word, our_char, our_word = fitted
+    _assert_same(our_char.transform(lines), char.transform(lines))
+    _assert_same(our_word.transform(lines)[0], word.transform(lines))
+
+
+def test_lexicon_groups_fire_on_whole_tokens():
+    features = FeatureSet.fit(["shell oil 0", "blue bottle coffee", "shell oil 0", "blue bottle coffee"],
+                              lexicon={"fuel": ("shell", "gas"), "coffee": ("coffee",)})
+    matrix = features.transform(["shell gas", "coffeehouse", "my coffee"], np.array([-5.0, -5.0, -5.0]))
+    names = features.names()
+    fired = [{names[j] for j in matrix[i].indices if names[j].startswith("lex:")} for i in range(3)]
+    assert fired == [{"lex:fuel"}, set(), {"lex:coffee"}]
+    assert matrix.shape[1] == features.n_features
+
+
+def test_amount_block_names_direction_and_bucket():
+    features = FeatureSet.fit(["a shop", "a shop"], lexicon={})
+    matrix = features.transform(["a shop", "a shop"], np.array([-3.0, 250.0]))
+    names = features.names()
+    amount = [[names[j] for j in matrix[i].indices if names[j].startswith("amount:")] for i in range(2)]
+    assert amount == [["amount:out<5"], ["amount:in200-1000"]]
