@@ -55,12 +55,13 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, rows: in
     """Train a model: on a labeled file (--data --out), or the default model on generated data."""
     if data is not None:
         from pipeline.offline import DataFileError, train_file
+        from pipeline.rules import RuleError
 
         if out is None:
             raise click.UsageError("--data needs --out DIR")
         try:
             model = train_file(data, out, rules_path=rules_path, progress=console.print)
-        except DataFileError as err:
+        except (DataFileError, RuleError) as err:
             raise click.UsageError(str(err)) from None
         click.echo(model.version)
         return
@@ -80,13 +81,14 @@ def predict(model_dir: Path, data: Path, out: Path, batch_size: int) -> None:
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
     from pipeline.model import ArtifactError
     from pipeline.offline import DataFileError, predict_file
+    from pipeline.rules import RuleError
 
     started = time.perf_counter()
     try:
         with console.status("predicting") as status:
             rows = predict_file(model_dir, data, out, batch_size=batch_size,
                                 progress=lambda n: status.update(f"predicting: {n:,} rows"))
-    except (DataFileError, ArtifactError) as err:
+    except (DataFileError, ArtifactError, RuleError) as err:
         raise click.UsageError(str(err)) from None
     elapsed = time.perf_counter() - started
     console.print(f"{rows:,} predictions in {elapsed:.1f} s ({rows / max(elapsed, 1e-9):,.0f} rows/s) -> {out}")
@@ -197,7 +199,7 @@ def evaluate(data: Path, split: str, json_out: Path | None, report_dir: Path | N
 
 @main.group()
 def models() -> None:
-    """The model registry: list, show, activate."""
+    """The model registry: list, show, register, activate."""
 
 
 @models.command("list")
@@ -207,17 +209,38 @@ def models_list() -> None:
     from db.registry import list_models, load_experiment
 
     with session_scope(get_settings().effective_database_url) as session:
-        rows = [(m.version, m.status, m.created_at, m.training_summary) for m in list_models(session)]
+        rows = [(m.version, m.status, m.created_at, m.training_summary, m.metrics) for m in list_models(session)]
         experiment = load_experiment(session)
     table = Table(title="model versions")
-    for column in ("version", "status", "serves", "created", "rows", "categories"):
+    for column in ("version", "status", "serves", "created", "rows", "categories", "unseen-merchant acc", "ECE"):
         table.add_column(column)
-    for version, status, created, summary in rows:
+    for version, status, created, summary, metrics in rows:
         serves = "A" if version == experiment.active_version else (
             f"B ({experiment.candidate_percent}%)" if version == experiment.candidate_version else "")
         table.add_row(version, status, serves, str(created)[:19], f"{summary.get('rows', 0):,}",
-                      str(summary.get("categories", "")))
+                      str(summary.get("categories", "")), str(metrics.get("held_out_merchant_accuracy", "")),
+                      str(metrics.get("held_out_merchant_ece", "")))
     Console().print(table)
+
+
+@models.command("register")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--activate", is_flag=True, help="Also serve it as variant A.")
+def models_register(model_dir: Path, activate: bool) -> None:
+    """Add a model written by `manna train --data --out` to the registry (workers can then serve it)."""
+    from pipeline.model import ArtifactError
+    from pipeline.offline import DataFileError
+    from pipeline.rules import RuleError
+    from tasks.training import register_model_dir
+
+    _ensure_schema()
+    try:
+        version, added = register_model_dir(get_settings(), model_dir, activate=activate)
+    except (ArtifactError, DataFileError, RuleError, FileNotFoundError) as err:
+        raise click.UsageError(str(err)) from None
+    console.print(f"{version} {'registered' if added else 'was already registered'}"
+                  f"{' and is active' if activate else ''}")
+    click.echo(version)
 
 
 @models.command("show")

@@ -22,12 +22,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
 from pipeline.categorize import Categorizer
-from pipeline.model import train_model
+from pipeline.model import ECE_BINS, expected_calibration_error, train_model
 from pipeline.offline import LabeledData, rules_for
 from pipeline.schema import Transaction
 
 SPLITS = ("random", "unseen")
-ECE_BINS = 15
 
 
 @dataclass
@@ -110,17 +109,6 @@ def metrics(p: Predictions, *, calibrated: bool = True) -> dict[str, Any]:
         result["decided_by"] = {str(k): int(v) for k, v in zip(*np.unique(p.decided_by, return_counts=True),
                                                                strict=True)}
     return result
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
-    """ECE over equal-width bins of the top probability."""
-    index = np.minimum((confidence * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = index == b
-        if mask.any():
-            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
-    return float(total)
 
 
 def reliability(p: Predictions, bins: int = ECE_BINS) -> list[tuple[float, float, int]]:

@@ -25,6 +25,7 @@ from pipeline.features import AMOUNT_EDGES, FeatureSet, amount_bucket
 ARTIFACT_NAME = "model.joblib"
 PROCESS_FIT_LIMIT = 40_000  # distinct training inputs; see train_model
 MANIFEST_NAME = "manifest.json"
+ECE_BINS = 15
 ARTIFACT_FORMAT = 2  # bump when the pickled classes change shape; older artifacts are refused, not misread
 
 # Named confidence levels: the lowest calibrated probability each level admits.
@@ -52,6 +53,7 @@ class CategoryModel:
     temperature: float = 1.0
     amount_edges: tuple[float, ...] = AMOUNT_EDGES
     summary: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # on merchants held out of a first fit
     version: str = "unsaved"
     # For explanations, built once: feature names and each category's column in the coefficients.
     _names: list[str] | None = field(default=None, init=False, repr=False)
@@ -147,6 +149,7 @@ def train_model(
         delayed(fn)(matrix, data, c, random_state) for fn in (_held_out_fit, _full_fit)
     )
     temperature = _fit_temperature(*held_out) if held_out else 1.0
+    metrics = _held_out_metrics(*held_out, temperature) if held_out else {}
     summary = {
         "rows": len(texts),
         "distinct_inputs": len(data.labels),
@@ -156,7 +159,7 @@ def train_model(
         "temperature": round(temperature, 4),
         "train_seconds": round(time.perf_counter() - started, 2),
     }
-    return CategoryModel(features, classifier, temperature, summary=summary)
+    return CategoryModel(features, classifier, temperature, summary=summary, metrics=metrics)
 
 
 @dataclass
@@ -225,6 +228,32 @@ def _fit_temperature(logits: np.ndarray, truth: np.ndarray, weights: np.ndarray)
     return float(np.exp(result.x))
 
 
+def _held_out_metrics(logits: np.ndarray, truth: np.ndarray, weights: np.ndarray,
+                      temperature: float) -> dict[str, Any]:
+    """Accuracy and calibration on merchants the first fit never saw: the registry's quality figures."""
+    proba = softmax(logits / temperature, axis=1)
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == truth).astype(float)
+    return {"held_out_merchant_rows": int(weights.sum()),
+            "held_out_merchant_accuracy": round(float(np.average(correct, weights=weights)), 4),
+            "held_out_merchant_ece": round(expected_calibration_error(confidence, correct, weights), 4)}
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, weights: np.ndarray | None = None,
+                               bins: int = ECE_BINS) -> float:
+    """ECE over equal-width bins of the top probability (rows optionally weighted)."""
+    weights = np.ones(len(confidence)) if weights is None else np.asarray(weights, dtype=float)
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            w = weights[mask]
+            gap = np.average(correct[mask], weights=w) - np.average(confidence[mask], weights=w)
+            total += w.sum() / weights.sum() * abs(gap)
+    return float(total)
+
+
 def save_model(model: CategoryModel, model_dir: Path, *, versioned: bool = True,
                extra: dict[str, Any] | None = None) -> tuple[str, str, Path]:
     """Write the artifact to ``model_dir/<version>/`` (or ``model_dir`` itself when not versioned).
@@ -241,7 +270,7 @@ def save_model(model: CategoryModel, model_dir: Path, *, versioned: bool = True,
     target.mkdir(parents=True, exist_ok=True)
     (target / ARTIFACT_NAME).write_bytes(payload)
     manifest = {"version": version, "sha256": digest, "classes": [str(c) for c in model.classes],
-                "summary": model.summary, **(extra or {})}
+                "summary": model.summary, "metrics": model.metrics, **(extra or {})}
     (target / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     model.version = version
     return version, digest, target
@@ -270,6 +299,7 @@ def load_model(artifact_dir: Path, expected_sha256: str) -> CategoryModel:
         temperature=float(state["temperature"]),
         amount_edges=tuple(state["amount_edges"]),
         summary=manifest.get("summary", {}),
+        metrics=manifest.get("metrics", {}),
         version=manifest["version"],
     )
 

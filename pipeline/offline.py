@@ -60,11 +60,18 @@ def read_labeled(path: Path) -> LabeledData:
                        .tolist(), [merchant_key(d) for d in descriptions], int((~usable).sum()))
 
 
+def taxonomy_of(categories: set[str]) -> set[str]:
+    """The taxonomy a set of categories belongs to: ours when they all are ours, else just themselves."""
+    ours = set(default_taxonomy().categories)
+    return ours if categories <= ours else categories
+
+
 def rules_for(categories: set[str], rules_path: Path | None) -> RuleSet:
-    """Given rules (checked against the categories), else the default rules if the taxonomy is ours."""
+    """Given rules (checked against the taxonomy), else the default rules if the taxonomy is ours."""
+    taxonomy = taxonomy_of(categories)
     if rules_path is not None:
-        return RuleSet.load(rules_path, categories)
-    if categories <= set(default_taxonomy().categories):
+        return RuleSet.load(rules_path, taxonomy)
+    if taxonomy is not categories:
         return RuleSet.load(DEFAULT_RULES_PATH)
     return RuleSet.empty()
 
@@ -102,7 +109,7 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None) -> tuple
     rules_path = directory / rules_info["file"]
     if hashlib.sha256(rules_path.read_bytes()).hexdigest() != rules_info["sha256"]:
         raise DataFileError(f"refusing {rules_path}: it changed since the model was trained")
-    return model, RuleSet.load(rules_path, categories={str(c) for c in model.classes})
+    return model, RuleSet.load(rules_path, categories=taxonomy_of({str(c) for c in model.classes}))
 
 
 def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20_000, cache_items: int = 500_000,

@@ -15,7 +15,8 @@ from db.engine import session_scope
 from db.registry import get_model_version, load_experiment
 from pipeline.cache import GuardedCache, make_cache
 from pipeline.categorize import Categorizer
-from pipeline.model import ArtifactError, load_model
+from pipeline.model import ArtifactError, CategoryModel, load_model, read_manifest
+from pipeline.offline import load_model_dir
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings, get_settings
 from pipeline.variant import Experiment
@@ -55,7 +56,8 @@ class Runtime:
             return found
 
     def _build(self, version: str | None) -> Categorizer:
-        model = None
+        model: CategoryModel | None = None
+        rules = self.rules
         if version is None:
             log.warning("no active model registered: non-rule lines get the fallback label")
         else:
@@ -66,10 +68,16 @@ class Runtime:
                 path, digest = Path(row.artifact_path), row.artifact_sha256
             if not path.is_absolute():
                 path = self.settings.effective_model_dir / path
-            model = load_model(path, digest)
+            model, rules = self._load(path, digest)
             log.info("loaded model %s from %s", version, path)
-        return Categorizer(self.rules, model, self.cache, cache_ttl_seconds=self.settings.cache_ttl_seconds,
+        return Categorizer(rules, model, self.cache, cache_ttl_seconds=self.settings.cache_ttl_seconds,
                            abstain_threshold=self.settings.abstain_threshold)
+
+    def _load(self, path: Path, digest: str) -> tuple[CategoryModel, RuleSet]:
+        # A model trained on a file (`manna train --data`) brings the rules of its own taxonomy.
+        if "rules" in read_manifest(path):
+            return load_model_dir(path, digest)
+        return load_model(path, digest), self.rules
 
     def warm_up(self) -> None:
         """Load the models the current experiment serves, so the first task does not pay for it."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from db.engine import session_scope
 from db.registry import activate_model, load_experiment, register_model
 from pipeline.generate import Generator
-from pipeline.model import save_model, train_model
+from pipeline.model import read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
+from pipeline.offline import load_model_dir
 from pipeline.settings import Settings
 
 
@@ -29,8 +32,28 @@ def train_default_model(settings: Settings, *, rows: int = 20_000, seed: int = 0
     progress(f"saved model {version} ({model.summary['train_seconds']} s, {model.summary['features']:,} features)")
     with session_scope(settings.effective_database_url) as session:
         register_model(session, version=version, sha256=digest, artifact_path=version,
-                       training_summary={**model.summary, "data": f"generated seed={seed}"})
+                       training_summary={**model.summary, "data": f"generated seed={seed}"}, metrics=model.metrics)
         if activate or (activate is None and load_experiment(session).active_version is None):
             activate_model(session, version)
             progress(f"model {version} is now active")
     return version
+
+
+def register_model_dir(settings: Settings, source: Path, *, activate: bool = False) -> tuple[str, bool]:
+    """Verify a model directory from ``manna train --data --out``, copy it beside the others, register it.
+
+    Returns the version and whether it was new to the registry.
+    """
+    manifest = read_manifest(source)
+    load_model_dir(source)  # refuses an artifact or rules file that does not match the manifest
+    version = manifest["version"]
+    target = settings.effective_model_dir / version
+    if not target.exists():
+        shutil.copytree(source, target)
+    with session_scope(settings.effective_database_url) as session:
+        added = register_model(session, version=version, sha256=manifest["sha256"], artifact_path=version,
+                               training_summary={**manifest["summary"], "data": manifest.get("source_data")},
+                               metrics=manifest.get("metrics", {}))
+        if activate:
+            activate_model(session, version)
+    return version, added

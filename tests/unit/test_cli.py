@@ -72,3 +72,20 @@ def test_model_registry_commands(tmp_path):
     statuses = {json.loads(manna("models", "show", v, data_dir=tmp_path).stdout)["status"] for v in (first, second)}
     assert statuses == {"retired", "active"}
     assert manna("models", "activate", "m-nope", data_dir=tmp_path).returncode == 2
+
+
+def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp_path):
+    data = tmp_path / "labeled.csv"
+    assert manna("generate", "--n", "2000", "--labels", str(data), data_dir=tmp_path).returncode == 0
+    trained = manna("train", "--data", str(data), "--out", str(tmp_path / "file-model"), data_dir=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    registered = manna("models", "register", str(tmp_path / "file-model"), "--activate", data_dir=tmp_path)
+    assert registered.returncode == 0, registered.stderr
+    version = registered.stdout.strip()
+    assert version == trained.stdout.strip() and (tmp_path / "models" / version / "model.joblib").is_file()
+    shown = json.loads(manna("models", "show", version, data_dir=tmp_path).stdout)
+    assert shown["status"] == "active" and shown["training_summary"]["data"] == "labeled.csv"
+    assert set(shown["metrics"]) >= {"held_out_merchant_accuracy", "held_out_merchant_ece"}
+    (tmp_path / "file-model" / "rules.yaml").write_text("rules: []\n")
+    refused = manna("models", "register", str(tmp_path / "file-model"), data_dir=tmp_path)
+    assert refused.returncode == 2 and "changed since" in refused.stderr

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.evaluate import Predictions, expected_calibration_error, folds, metrics
+from pipeline.evaluate import Predictions, folds, metrics
+from pipeline.model import expected_calibration_error
 from pipeline.offline import LabeledData
 from tests.unit.test_cli import manna
 

@@ -66,3 +66,26 @@ def test_a_file_without_the_needed_columns_is_a_clear_error(tmp_path):
     (tmp_path / "bad.csv").write_text("text,amount\nfoo,1\n")
     with pytest.raises(DataFileError, match="missing column"):
         train_file(tmp_path / "bad.csv", tmp_path / "model")
+
+
+def test_a_registered_file_model_is_served_with_its_own_rules_and_metrics(own_taxonomy, sqlite_settings):
+    from decimal import Decimal
+
+    from db.engine import session_scope
+    from db.registry import get_model_version
+    from pipeline.schema import Transaction
+    from tasks.runtime import runtime
+    from tasks.training import register_model_dir
+
+    base, test_rows = own_taxonomy
+    version, added = register_model_dir(sqlite_settings, base / "model", activate=True)
+    assert added and not register_model_dir(sqlite_settings, base / "model")[1]
+    with session_scope(sqlite_settings.effective_database_url) as session:
+        row = get_model_version(session, version)
+        assert row.status == "active" and row.training_summary["data"] == "train.csv"
+        assert 0.5 < row.metrics["held_out_merchant_accuracy"] <= 1 and row.metrics["held_out_merchant_ece"] < 0.2
+    categorizer = runtime().categorizer(version)
+    assert categorizer.rules.rules == ()  # the default rules belong to another taxonomy
+    txns = [Transaction(str(i), r["description"], Decimal(r["amount"]), "USD") for i, r in enumerate(test_rows)]
+    decisions = categorizer.categorize(txns).decisions
+    assert all(d.category.startswith("Expense::") for d in decisions)
