@@ -148,8 +148,11 @@ def train_model(
     held_out, classifier = Parallel(n_jobs=2, backend=backend)(
         delayed(fn)(matrix, data, c, random_state) for fn in (_held_out_fit, _full_fit)
     )
-    temperature = _fit_temperature(*held_out) if held_out else 1.0
-    metrics = _held_out_metrics(*held_out, temperature) if held_out else {}
+    temperature, metrics = 1.0, {}
+    if held_out:
+        logits, truth, weights = held_out
+        temperature = _fit_temperature(logits, truth, weights)
+        metrics = _held_out_metrics(logits, truth, weights, temperature)
     summary = {
         "rows": len(texts),
         "distinct_inputs": len(data.labels),
