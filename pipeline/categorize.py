@@ -72,6 +72,7 @@ class Categorizer:
         *,
         cache_ttl_seconds: int = 3600,
         abstain_threshold: float = 0.5,
+        cache_namespace: str = "",
     ) -> None:
         self.rules = rules
         self.model = model
@@ -80,7 +81,7 @@ class Categorizer:
         self.abstain_threshold = abstain_threshold
         model_edges = model.amount_edges if model else ()
         self._edges = np.array(sorted(set(model_edges) | set(rules.amount_edges)))
-        self._key_prefix = f"{model.version if model else 'none'}|{rules.version}|"
+        self._key_prefix = f"{cache_namespace}|{model.version if model else 'none'}|{rules.version}|"
 
     @property
     def model_version(self) -> str | None:

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(3600, ge=1)
     cache_timeout_seconds: float = Field(0.25, gt=0)
     cache_retry_after_seconds: float = Field(5.0, ge=0)
+    # Prefix of every cache key: a new namespace starts from an empty cache (the benchmark's cold runs).
+    cache_namespace: str = Field("", max_length=64, pattern=r"^[\w.-]*$")
     experiment_refresh_seconds: float = Field(10.0, ge=0)
 
     # Celery behaviour.

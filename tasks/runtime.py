@@ -71,7 +71,8 @@ class Runtime:
             model, rules = self._load(path, digest)
             log.info("loaded model %s from %s", version, path)
         return Categorizer(rules, model, self.cache, cache_ttl_seconds=self.settings.cache_ttl_seconds,
-                           abstain_threshold=self.settings.abstain_threshold)
+                           abstain_threshold=self.settings.abstain_threshold,
+                           cache_namespace=self.settings.cache_namespace)
 
     def _load(self, path: Path, digest: str) -> tuple[CategoryModel, RuleSet]:
         # A model trained on a file (`manna train --data`) brings the rules of its own taxonomy.
