@@ -14,7 +14,7 @@ from kombu import Queue
 
 from pipeline.settings import Settings, get_settings
 
-QUEUES = ("ingest", "categorize", "training")
+QUEUES = ("ingest", "categorize", "training", "bench")
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -45,7 +45,8 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_default_queue": "categorize",
         "task_create_missing_queues": True,
         "task_routes": {"manna.submit_batch": {"queue": "ingest"},
-                        "manna.categorize_chunk": {"queue": "categorize"}},
+                        "manna.categorize_chunk": {"queue": "categorize"},
+                        "manna.bench.*": {"queue": "bench"}},
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }

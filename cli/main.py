@@ -197,6 +197,47 @@ def evaluate(data: Path, split: str, json_out: Path | None, report_dir: Path | N
         console.print(f"report: {report_dir / 'summary.md'}")
 
 
+@main.command()
+@click.option("--scenario", type=click.Choice(["cold", "warm", "stream", "latency", "soak"]), default="cold",
+              show_default=True)
+@click.option("--n", "count", type=click.IntRange(min=30), default=None,
+              help="Transactions (default: 1,000,000 for cold and warm, 300,000 for stream, 20,000 otherwise).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@click.option("--baseline", is_flag=True, help="Also run the naive design (one task per row) and report the ratio.")
+@click.option("--quick", is_flag=True, help="About a minute: 20,000 transactions, a 300-row baseline.")
+@click.option("--minutes", type=float, default=10.0, show_default=True, help="Length of the soak.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write summary.md and PNG charts here.")
+def bench(scenario: str, count: int | None, workers: int | None, baseline: bool, quick: bool, minutes: float,
+          seed: int, json_out: Path | None, report_dir: Path | None) -> None:
+    """Measure the real stack (Redis, Postgres, worker processes) with a separate producer process.
+
+    Writes under sources named bench-<run>-*: point MANNA_DATABASE_URL at a scratch database.
+    """
+    import os
+
+    from cli.bench.report import write_report
+    from cli.bench.run import Options, run_bench, save
+    from cli.bench.stack import BenchError
+
+    options = Options(scenario, count, workers or os.cpu_count() or 2, baseline, quick, minutes, seed)
+    try:
+        result = run_bench(options, console.print)
+    except BenchError as err:
+        raise click.UsageError(str(err)) from None
+    if json_out:
+        save(result, json_out)
+    if report_dir:
+        console.print(f"report: {write_report(report_dir, result, 'manna ' + ' '.join(sys.argv[1:]))}")
+    latency = result["latency_ms"]
+    console.print(f"{scenario}: {result['throughput_tps']:,.0f} tx/s, P50/P95/P99 {latency['p50']:,.0f}/"
+                  f"{latency['p95']:,.0f}/{latency['p99']:,.0f} ms, cache hits {result.get('cache_hit_rate', 0):.1%}, "
+                  f"peak RSS {result['peak_rss_mb']:,.0f} MB"
+                  + (f", {result['ratio_vs_baseline']}x the naive baseline" if baseline else ""))
+
+
 @main.group()
 def models() -> None:
     """The model registry: list, show, register, activate."""

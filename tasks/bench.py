@@ -1,0 +1,63 @@
+"""Tasks only ``manna bench`` sends, on the queue ``bench``: the naive design and an empty task.
+
+``manna.bench.naive_categorize`` is the design the seed started from, kept as the yardstick:
+one task per transaction, no cache, the same rules and model, a row-by-row INSERT and commit.
+``manna.bench.noop`` measures what Celery alone costs per task on this machine.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import redis
+from celery import shared_task
+from sqlalchemy import text
+
+from pipeline.categorize import Categorizer
+from pipeline.schema import Transaction
+from tasks.base import MannaTask
+from tasks.runtime import runtime
+
+NOOP_COUNTER = "manna:bench:noop:{run}"
+_naive: dict[str | None, Categorizer] = {}
+
+
+@shared_task(bind=True, base=MannaTask, name="manna.bench.noop")
+def noop(self: MannaTask, run: str) -> None:
+    """Count one run of an empty task (there is no result backend to count them)."""
+    _counter_client().incr(NOOP_COUNTER.format(run=run))
+
+
+@lru_cache(maxsize=1)
+def _counter_client() -> redis.Redis:
+    settings = runtime().settings
+    return redis.Redis.from_url(settings.cache_url or settings.effective_broker_url)
+
+
+@shared_task(bind=True, base=MannaTask, name="manna.bench.naive_categorize")
+def naive_categorize(self: MannaTask, job_id: str, source: str, transaction: dict[str, Any]) -> None:
+    """One transaction: categorize without a cache, then INSERT the row and its label and commit."""
+    rt = runtime()
+    version = rt.experiment().active_version
+    if version not in _naive:
+        served = rt.categorizer(version)  # loads and verifies the model once per process
+        _naive[version] = Categorizer(served.rules, served.model, cache=None)
+    decision = _naive[version].categorize([Transaction.from_message(transaction)]).decisions[0]
+    with self.session() as session:
+        session.execute(text(
+            "INSERT INTO transactions (source, transaction_id, job_id, batch_key, description, amount, currency) "
+            "VALUES (:source, :id, :job_id, 'naive', :description, :amount, :currency)"),
+            {"source": source, "id": transaction["id"], "job_id": job_id, "description": transaction["description"],
+             "amount": Decimal(str(transaction["amount"])), "currency": transaction.get("currency") or "USD"})
+        session.execute(text(
+            "INSERT INTO labels (source, transaction_id, category, confidence, confidence_level, decided_by, "
+            "rule_id, model_version, variant, needs_review, explanation, job_id, task_id) VALUES (:source, :id, "
+            ":category, :confidence, :level, :decided_by, :rule_id, :model_version, 'A', :review, :why, :job_id, "
+            ":task_id)"),
+            {"source": source, "id": transaction["id"], "category": decision.category,
+             "confidence": decision.confidence, "level": decision.confidence_level,
+             "decided_by": decision.decided_by, "rule_id": decision.rule_id,
+             "model_version": decision.model_version, "review": decision.needs_review, "why": decision.explanation,
+             "job_id": job_id, "task_id": self.request.id})
