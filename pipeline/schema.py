@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pipeline.currencies import ISO_4217
@@ -166,6 +167,8 @@ def _text(raw: dict[str, Any], field: str, *, max_length: int, required: bool = 
 
 
 def _has_lone_surrogate(value: str) -> bool:
+    if value.isascii():
+        return False
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -199,6 +202,8 @@ def _to_decimal(value: str | int | float) -> Decimal:
     """Exact for ints of any size (str() refuses over 4,300 digits), shortest repr for floats."""
     if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, str) and "_" in value:  # Decimal reads "1_000" as 1000; the contract does not
+        raise InvalidOperation(value)
     return Decimal(value.strip() if isinstance(value, str) else str(value))
 
 
@@ -218,14 +223,22 @@ def _date(value: Any, settings: Settings) -> dt.date | None:
         return None
     if not isinstance(value, str):
         raise RowError("date:wrong_type", "date must be an ISO date string")
+    text = value.strip()
     try:
-        parsed = dt.date.fromisoformat(value.strip()[:10])
+        if len(text) > 10 and text[10] not in "T ":  # a date, or the date of an ISO date-time
+            raise ValueError(text)
+        parsed = dt.date.fromisoformat(text[:10])
     except ValueError:
         raise RowError("date:invalid", f"date {value[:40]!r} is not an ISO date") from None
-    latest = dt.date.today() + dt.timedelta(days=settings.max_future_days)
-    if not dt.date.fromisoformat(settings.min_date) <= parsed <= latest:
-        raise RowError("date:out_of_range", f"date {parsed} is outside {settings.min_date}..{latest}")
+    earliest, latest = _date_bounds(settings.min_date, settings.max_future_days, dt.date.today())
+    if not earliest <= parsed <= latest:
+        raise RowError("date:out_of_range", f"date {parsed} is outside {earliest}..{latest}")
     return parsed
+
+
+@lru_cache(maxsize=8)
+def _date_bounds(min_date: str, max_future_days: int, today: dt.date) -> tuple[dt.date, dt.date]:
+    return dt.date.fromisoformat(min_date), today + dt.timedelta(days=max_future_days)
 
 
 def _mcc(value: Any) -> str | None:

@@ -44,6 +44,8 @@ def test_optional_fields_take_defaults():
         ({"amount": "1.00001"}, "amount:too_precise"),
         ({"currency": "XXQ"}, "currency:unknown"),
         ({"date": "2026-13-01"}, "date:invalid"),
+        ({"date": "2026-10-01junk"}, "date:invalid"),
+        ({"amount": "1_000"}, "amount:invalid"),
         ({"date": "1900-01-01"}, "date:out_of_range"),
         ({"mcc": "58"}, "mcc:invalid"),
     ],
