@@ -253,7 +253,7 @@ def models_list() -> None:
         rows = [(m.version, m.status, m.created_at, m.training_summary, m.metrics) for m in list_models(session)]
         experiment = load_experiment(session)
     table = Table(title="model versions")
-    for column in ("version", "status", "serves", "created", "rows", "categories", "unseen-merchant acc", "ECE"):
+    for column in ("version", "status", "serves", "created", "rows", "categories", "held-out acc", "ECE"):
         table.add_column(column)
     for version, status, created, summary, metrics in rows:
         serves = "A" if version == experiment.active_version else (
@@ -261,7 +261,8 @@ def models_list() -> None:
         table.add_row(version, status, serves, str(created)[:19], f"{summary.get('rows', 0):,}",
                       str(summary.get("categories", "")), str(metrics.get("held_out_merchant_accuracy", "")),
                       str(metrics.get("held_out_merchant_ece", "")))
-    Console().print(table)
+    # Piped output keeps whole cells: a table is no use to grep once its ids are cut.
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 @models.command("register")
