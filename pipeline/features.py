@@ -100,7 +100,7 @@ class CharNgrams:
         codes = self._codes("".join(pieces))
         row_of_char = np.repeat(np.arange(len(pieces), dtype=np.int32), [len(p) for p in pieces])
         rows, columns = [], []
-        window = codes.astype(np.int64)
+        window = codes
         zeros = np.concatenate(([0], np.cumsum(codes == 0)))
         for n in range(2, self.max_n + 1):
             window = (window[:-1] << self.bits) | codes[n - 1:]

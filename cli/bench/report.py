@@ -93,6 +93,8 @@ def _markdown(result: dict[str, Any], command: str, charts: list[str]) -> str:
     if "baseline_throughput_tps" in result:
         lines += [f"| naive baseline throughput | {result['baseline_throughput_tps']:,.1f} transactions/s |",
                   f"| ours / baseline | {result['ratio_vs_baseline']}x |"]
+    if "soak" in result and "rss_growth_pct" in result["soak"]:
+        lines.append(f"| RSS growth over the soak (last minute vs second) | {result['soak']['rss_growth_pct']:+.2f}% |")
     for name in ("latency_idle", "latency_loaded"):
         if name in result:
             lines.append(f"| {name.replace('_', ' ')} P95 | {result[name]['latency_ms']['p95']:,.0f} ms |")

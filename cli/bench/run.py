@@ -167,6 +167,8 @@ def run_bench(options: Options, progress: Callable[[str], None]) -> dict[str, An
             result.update(_baseline(bench, result))
         result["peak_rss_mb"] = round(max(pool.peak_rss.values(), default=0) / 2**20, 1)
         result["rss_timeline_mb"] = [(round(t, 2), round(rss / 2**20, 1)) for t, rss in pool.timeline]
+        if "soak" in result:
+            result["soak"]["rss_growth_pct"] = rss_growth_pct(result["rss_timeline_mb"], result["soak"]["started_at"])
     return result
 
 
@@ -235,8 +237,23 @@ def _soak(bench: Bench) -> dict[str, Any]:
     minutes = 1.0 if bench.options.quick else bench.options.minutes
     peak = bench.job(bench.batch_plan("peak", bench.n))["throughput_tps"]
     rate = peak / 2
-    soak = bench.job(bench.batch_plan("soak", int(rate * minutes * 60), rate=rate))
+    started = time.time()
+    soak = bench.job(bench.batch_plan("soak", int(rate * minutes * 60), rate=rate)) | {"started_at": started}
     return {"soak": soak, "soak_minutes": minutes, "soak_rate_tps": round(rate, 1)} | _headline(soak)
+
+
+def rss_growth_pct(timeline: list[tuple[float, float]], started_at: float) -> float:
+    """Growth of the pool's RSS during a soak: its last minute against its second minute.
+
+    The first minute is left out: caches and allocator pools fill there, and that is not a leak.
+    """
+    points = [(t - started_at, rss) for t, rss in timeline if t >= started_at]
+    end = points[-1][0] if points else 0.0
+    early = [rss for t, rss in points if 60 <= t < 120]
+    late = [rss for t, rss in points if t >= end - 60]
+    if not early or not late:
+        return 0.0
+    return round((float(np.mean(late)) / float(np.mean(early)) - 1) * 100, 2)
 
 
 def _headline(run: dict[str, Any]) -> dict[str, Any]:
