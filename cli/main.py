@@ -316,6 +316,63 @@ def models_activate(version: str) -> None:
     console.print(f"{version} is active")
 
 
+@main.group()
+def failed() -> None:
+    """Tasks whose retries ran out (failed_tasks): list them, send them again."""
+
+
+@failed.command("list")
+@click.option("--all", "include_redriven", is_flag=True, help="Also those already re-driven.")
+@click.option("--limit", default=100, show_default=True)
+def failed_list(include_redriven: bool, limit: int) -> None:
+    """Failures oldest first, with their error (spooled ones are imported first)."""
+    from db.engine import session_scope
+    from db.failures import import_spool, pending_failures
+
+    settings = get_settings()
+    _ensure_schema()
+    with session_scope(settings.effective_database_url) as session:
+        imported = import_spool(session, settings.failure_spool)
+        rows = [(f.id, f.task_name, f.task_id, f.failed_at, f.retries, f.redriven_at, f.error)
+                for f in pending_failures(session, include_redriven=include_redriven, limit=limit)]
+    if imported:
+        console.print(f"imported {imported} failure(s) spooled while the database was down")
+    table = Table(title="failed tasks" + ("" if include_redriven else " not re-driven yet"))
+    for column in ("id", "task", "task id", "failed at", "retries", "re-driven", "error"):
+        table.add_column(column)
+    for fid, name, task_id, at, retries, redriven, error in rows:
+        table.add_row(str(fid), name, task_id, str(at)[:19], str(retries), str(redriven or "")[:19], error[:120])
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@failed.command("redrive")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Every failure not re-driven yet.")
+def failed_redrive(ids: tuple[int, ...], everything: bool) -> None:
+    """Send failed tasks again with the same arguments and task id (labels and counts stay exact)."""
+    from db.engine import session_scope
+    from db.failures import import_spool, mark_redriven, pending_failures
+    from workers.app import create_app
+
+    if bool(ids) == everything:
+        raise click.UsageError("give failure ids or --all")
+    settings = get_settings()
+    if settings.embedded:
+        raise click.UsageError("redrive sends to the broker: set MANNA_BROKER_URL and MANNA_DATABASE_URL")
+    app = create_app(settings)
+    with session_scope(settings.effective_database_url) as session:
+        import_spool(session, settings.failure_spool)
+        pending = [f for f in pending_failures(session, limit=1_000_000) if everything or f.id in ids]
+        missing = set(ids) - {f.id for f in pending}
+        if missing:
+            raise click.UsageError(f"not pending: {', '.join(map(str, sorted(missing)))} (see manna failed list --all)")
+        for failure in pending:
+            # The same task id: a chunk that did commit before it failed counts once, as always.
+            app.send_task(failure.task_name, kwargs=failure.kwargs, task_id=failure.task_id)
+        mark_redriven(session, [f.id for f in pending])
+    console.print(f"re-drove {len(pending)} task(s)")
+
+
 @main.command()
 @click.argument("transaction_id")
 @click.option("--source", default=None, help="Only this source (ids are unique per source).")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import FailedTask
@@ -27,3 +31,30 @@ def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: s
             handle.write(json.dumps(row, default=str) + "\n")
         log.error("could not record failed task %s in the database; spooled to %s", task_id, spool)
 
+
+
+def import_spool(session: Session, spool: Path) -> int:
+    """Move failures spooled while the database was down into ``failed_tasks``; returns how many."""
+    if not spool.is_file():
+        return 0
+    # New failures spool to a fresh file meanwhile. The claimed file is kept, not deleted: a
+    # writer that opened it just before the rename may still append a line to it.
+    claimed = spool.with_name(f"{spool.name}.imported-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}")
+    spool.replace(claimed)
+    rows = [json.loads(line) for line in claimed.read_text(encoding="utf-8").splitlines() if line.strip()]
+    session.add_all(FailedTask(**row) for row in rows)
+    session.flush()
+    return len(rows)
+
+
+def pending_failures(session: Session, *, include_redriven: bool = False, limit: int = 1000) -> list[FailedTask]:
+    """Failures not re-driven yet (or all of them), oldest first."""
+    query = select(FailedTask).order_by(FailedTask.id).limit(limit)
+    if not include_redriven:
+        query = query.where(FailedTask.redriven_at.is_(None))
+    return list(session.scalars(query))
+
+
+def mark_redriven(session: Session, ids: list[int]) -> None:
+    """Record that these failures were sent again (a new failure gets a row of its own)."""
+    session.execute(update(FailedTask).where(FailedTask.id.in_(ids)).values(redriven_at=func.now()))

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         return self.database_url
 
     @property
+    def failure_spool(self) -> Path:
+        """Where failures go while the database is unreachable (``manna failed`` imports them)."""
+        return self.data_dir / "failed_tasks.spool.jsonl"
+
+    @property
     def effective_model_dir(self) -> Path:
         """Where model artifacts live."""
         return self.model_dir or self.data_dir / "models"

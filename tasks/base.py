@@ -83,7 +83,7 @@ def _record_final_failure(
     log.error("task %s[%s] failed for good: %s", sender.name, task_id, detail)
     record_failure(
         settings.effective_database_url,
-        settings.data_dir / "failed_tasks.spool.jsonl",
+        settings.failure_spool,
         task_id=task_id or "",
         task_name=sender.name,
         kwargs=kwargs or {},
