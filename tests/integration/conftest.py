@@ -184,3 +184,48 @@ def wait_until_idle(app, broker_url: str, timeout: float = 60.0) -> None:
             return
         time.sleep(0.3)
     raise AssertionError("the pipeline did not become idle")
+
+
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free port, which the test may stop, restart or stall."""
+
+    def __init__(self, directory: Path) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start (again) on the same port; returns once it answers PING."""
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory), "--enable-debug-command", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis.from_url(self.url, socket_timeout=0.5).ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        """Kill it (SIGKILL: an outage, not a shutdown)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path):
+    """A private Redis, started; stopped at the end whatever the test did to it."""
+    server = ThrowawayRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
