@@ -189,21 +189,22 @@ def wait_until_idle(app, broker_url: str, timeout: float = 60.0) -> None:
 class ThrowawayRedis:
     """A redis-server of the test's own on a free port, which the test may stop, restart or stall."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, password: str | None = None) -> None:
         import socket
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{self.port}/0"
+        self.auth = ["--requirepass", password] if password else []
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start (again) on the same port; returns once it answers PING."""
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory), "--enable-debug-command", "yes"],
+             "--dir", str(self.directory), "--enable-debug-command", "yes", *self.auth],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

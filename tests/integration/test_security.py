@@ -40,3 +40,36 @@ def test_worker_refuses_a_pickled_task_message(worker, stack_settings, tmp_path)
     assert refused, "the worker did not report refusing the pickled message"
     time.sleep(1.0)
     assert not marker.exists()
+
+
+def test_urls_with_credentials_work_and_no_secret_reaches_the_worker_log(stack_settings, trained_model,
+                                                                                 tmp_path):
+    import redis
+    from sqlalchemy.engine import make_url
+
+    from tests.integration.conftest import ThrowawayRedis, WorkerProcess, wait_for_job
+    from workers.app import create_app
+    from workers.client import submit_rows
+
+    secret = f"s3cret-{uuid.uuid4().hex[:8]}"
+    broker = ThrowawayRedis(tmp_path, password=secret)
+    broker.start()
+    # Postgres here trusts local connections, so a password in the URL is accepted and must be hidden.
+    database = make_url(stack_settings.effective_database_url).set(password=secret)
+    settings = stack_settings.model_copy(update={
+        "broker_url": broker.url, "cache_url": broker.url.replace("/0", "/1"),
+        "database_url": database.render_as_string(hide_password=False)})
+    worker = WorkerProcess(settings, tmp_path / "worker.log")
+    try:
+        job_id = f"secret-{uuid.uuid4().hex[:8]}"
+        producer = create_app(settings)
+        submit_rows(producer, [{"id": f"{job_id}-1", "description": "SQ *BLUE BOTTLE", "amount": "-4.5"}],
+                    job_id=job_id, source="secrets")
+        job = wait_for_job(settings.effective_database_url, job_id, expected_received=1)
+        assert job["labeled"] == 1
+        assert redis.Redis.from_url(settings.cache_url).dbsize() > 0  # the cache, too, spoke with the password
+    finally:
+        worker.stop()
+        broker.stop()
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert "manna worker ready" in log and secret not in log
