@@ -216,13 +216,11 @@ def bench(scenario: str, count: int | None, workers: int | None, baseline: bool,
 
     Writes under sources named bench-<run>-*: point MANNA_DATABASE_URL at a scratch database.
     """
-    import os
-
     from cli.bench.report import write_report
     from cli.bench.run import Options, run_bench, save
     from cli.bench.stack import BenchError
 
-    options = Options(scenario, count, workers or os.cpu_count() or 2, baseline, quick, minutes, seed)
+    options = Options(scenario, count, workers or Options.workers, baseline, quick, minutes, seed)
     try:
         result = run_bench(options, console.print)
     except BenchError as err:

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.bulk import insert_new, upsert_ignore
 from db.models import Job, JobBatch, JobChunk, Label, RejectedTransaction, TaskMetric, TransactionRow
+from pipeline.categorize import Decision
 from pipeline.schema import Rejection, Transaction
 
 RAW_LIMIT = 65_536
@@ -183,6 +184,23 @@ def job_summary(session: Session, job_id: str) -> dict[str, Any] | None:
     if job is None:
         return None
     return {c.name: getattr(job, c.key) for c in Job.__table__.columns}
+
+
+def label_row(source: str, transaction_id: str, decision: Decision, *, variant: str, job_id: str,
+              task_id: str) -> dict[str, Any]:
+    """The ``labels`` row of one decision."""
+    return {"source": source, "transaction_id": transaction_id, "category": decision.category,
+            "confidence": decision.confidence, "confidence_level": decision.confidence_level,
+            "decided_by": decision.decided_by, "rule_id": decision.rule_id, "model_version": decision.model_version,
+            "variant": variant, "needs_review": decision.needs_review, "explanation": decision.explanation,
+            "job_id": job_id, "task_id": task_id}
+
+
+def insert_one(session: Session, transaction: Transaction, label: dict[str, Any], *, source: str,
+               job_id: str) -> None:
+    """The naive write that the benchmark's baseline measures: two plain INSERTs, no staging, no bookkeeping."""
+    session.execute(insert(TransactionRow).values(**_transaction_row(transaction, source, job_id, "naive")))
+    session.execute(insert(Label).values(**label))
 
 
 def _transaction_row(t: Transaction, source: str, job_id: str, batch_key: str) -> dict[str, Any]:

@@ -94,7 +94,7 @@ class Categorizer:
         watch = _Stopwatch(report.timings_ms)
         texts = [feature_text(t.description) for t in transactions]
         amounts = np.array([float(t.amount) for t in transactions])
-        keys = self.cache_keys(texts, amounts, transactions)
+        keys = self._cache_keys(texts, amounts, transactions)
         first_of: dict[str, int] = {}
         for index, key in enumerate(keys):
             first_of.setdefault(key, index)
@@ -161,8 +161,7 @@ class Categorizer:
         watch.lap("predict")
         return decided
 
-    def cache_keys(self, texts: list[str], amounts: np.ndarray, transactions: Sequence[Transaction]) -> list[str]:
-        """Result-cache keys for feature texts, amounts and their transactions."""
+    def _cache_keys(self, texts: list[str], amounts: np.ndarray, transactions: Sequence[Transaction]) -> list[str]:
         # The key holds exactly what a decision reads: feature text, direction, amount bucket
         # (edges of the model and of every rule threshold), the account when rules read it.
         signs = np.sign(amounts).astype(int).tolist()

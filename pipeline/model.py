@@ -51,13 +51,17 @@ class CategoryModel:
     features: FeatureSet
     classifier: LogisticRegression
     temperature: float = 1.0
-    amount_edges: tuple[float, ...] = AMOUNT_EDGES
     summary: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)  # on merchants held out of a first fit
     version: str = "unsaved"
     # For explanations, built once: feature names and each category's column in the coefficients.
     _names: list[str] | None = field(default=None, init=False, repr=False)
     _classes: dict[str, int] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def amount_edges(self) -> tuple[float, ...]:
+        """The amount buckets the model distinguishes (the cache key must hold the bucket)."""
+        return self.features.edges
 
     @property
     def classes(self) -> np.ndarray:
@@ -265,7 +269,7 @@ def save_model(model: CategoryModel, model_dir: Path, *, versioned: bool = True,
     """
     buffer = io.BytesIO()
     joblib.dump({"format": ARTIFACT_FORMAT, "features": model.features, "classifier": model.classifier,
-                 "temperature": model.temperature, "amount_edges": model.amount_edges}, buffer)
+                 "temperature": model.temperature}, buffer)
     payload = buffer.getvalue()
     digest = hashlib.sha256(payload).hexdigest()
     version = "m-" + digest[:12]
@@ -300,7 +304,6 @@ def load_model(artifact_dir: Path, expected_sha256: str) -> CategoryModel:
         features=state["features"],
         classifier=state["classifier"],
         temperature=float(state["temperature"]),
-        amount_edges=tuple(state["amount_edges"]),
         summary=manifest.get("summary", {}),
         metrics=manifest.get("metrics", {}),
         version=manifest["version"],

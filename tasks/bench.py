@@ -7,14 +7,13 @@ one task per transaction, no cache, the same rules and model, a row-by-row INSER
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import redis
 from celery import shared_task
-from sqlalchemy import text
 
+from db.jobs import insert_one, label_row
 from pipeline.categorize import Categorizer
 from pipeline.schema import Transaction
 from tasks.base import MannaTask
@@ -44,20 +43,8 @@ def naive_categorize(self: MannaTask, job_id: str, source: str, transaction: dic
     if version not in _naive:
         served = rt.categorizer(version)  # loads and verifies the model once per process
         _naive[version] = Categorizer(served.rules, served.model, cache=None)
-    decision = _naive[version].categorize([Transaction.from_message(transaction)]).decisions[0]
+    txn = Transaction.from_message(transaction)
+    decision = _naive[version].categorize([txn]).decisions[0]
+    label = label_row(source, txn.id, decision, variant="A", job_id=job_id, task_id=self.request.id)
     with self.session() as session:
-        session.execute(text(
-            "INSERT INTO transactions (source, transaction_id, job_id, batch_key, description, amount, currency) "
-            "VALUES (:source, :id, :job_id, 'naive', :description, :amount, :currency)"),
-            {"source": source, "id": transaction["id"], "job_id": job_id, "description": transaction["description"],
-             "amount": Decimal(str(transaction["amount"])), "currency": transaction.get("currency") or "USD"})
-        session.execute(text(
-            "INSERT INTO labels (source, transaction_id, category, confidence, confidence_level, decided_by, "
-            "rule_id, model_version, variant, needs_review, explanation, job_id, task_id) VALUES (:source, :id, "
-            ":category, :confidence, :level, :decided_by, :rule_id, :model_version, 'A', :review, :why, :job_id, "
-            ":task_id)"),
-            {"source": source, "id": transaction["id"], "category": decision.category,
-             "confidence": decision.confidence, "level": decision.confidence_level,
-             "decided_by": decision.decided_by, "rule_id": decision.rule_id,
-             "model_version": decision.model_version, "review": decision.needs_review, "why": decision.explanation,
-             "job_id": job_id, "task_id": self.request.id})
+        insert_one(session, txn, label, source=source, job_id=job_id)

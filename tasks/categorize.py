@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import shared_task
 
-from db.jobs import commit_chunk
+from db.jobs import commit_chunk, label_row
 from pipeline.categorize import ChunkReport
 from pipeline.schema import Transaction
 from pipeline.variant import assign_variant, parse_forced_variant, version_for
@@ -27,14 +27,8 @@ def categorize_chunk(self: MannaTask, job_id: str, source: str, transactions: li
     categorizer = rt.categorizer(version_for(variant, experiment))
     errors_before = rt.cache.errors
     report = categorizer.categorize([Transaction.from_message(row) for row in transactions])
-    labels = [
-        {"source": source, "transaction_id": row["id"], "category": d.category, "confidence": d.confidence,
-         "confidence_level": d.confidence_level, "decided_by": d.decided_by, "rule_id": d.rule_id,
-         "model_version": d.model_version, "variant": variant, "needs_review": d.needs_review,
-         "explanation": d.explanation,
-         "job_id": job_id, "task_id": self.request.id}
-        for row, d in zip(transactions, report.decisions, strict=True)
-    ]
+    labels = [label_row(source, row["id"], d, variant=variant, job_id=job_id, task_id=self.request.id)
+              for row, d in zip(transactions, report.decisions, strict=True)]
     metrics = _metrics(self, job_id, variant, categorizer.model_version, report, rt.cache.errors - errors_before)
     metrics["total_ms"] = (time.perf_counter() - started) * 1000.0
     with self.session() as session:

@@ -12,6 +12,7 @@ import redis
 from celery import Celery
 from sqlalchemy import Engine, text
 
+from cli.bench.producer import transaction_index
 from tasks.bench import NOOP_COUNTER
 
 STAGES = ("normalize", "cache", "rules", "vectorize", "predict", "write")
@@ -23,8 +24,13 @@ def label_times(engine: Engine, source: str) -> tuple[np.ndarray, np.ndarray]:
         found = connection.execute(text(
             "SELECT transaction_id, extract(epoch FROM categorized_at) FROM labels WHERE source = :source"),
             {"source": source}).all()
-    numbers = np.array([int(t.rsplit("-", 1)[1]) for t, _ in found], dtype=np.int64)
+    numbers = np.array([transaction_index(t) for t, _ in found], dtype=np.int64)
     return numbers, np.array([float(at) for _, at in found])
+
+
+def percentiles(values: np.ndarray) -> dict[str, float]:
+    """P50, P95 and P99 of latencies in milliseconds (zeros when there are none)."""
+    return {f"p{q}": round(float(np.percentile(values, q)), 1) if len(values) else 0.0 for q in (50, 95, 99)}
 
 
 def count_labels(engine: Engine, source: str) -> int:
@@ -45,8 +51,7 @@ def flow(numbers: np.ndarray, committed: np.ndarray, published: list[float], mes
         "transactions": len(numbers),
         "elapsed_s": round(elapsed, 3),
         "throughput_tps": round(len(numbers) / elapsed, 1) if elapsed > 0 else 0.0,
-        "latency_ms": {f"p{q}": round(float(np.percentile(latency_ms, q)), 1) for q in (50, 95, 99)}
-        if len(latency_ms) else {"p50": 0.0, "p95": 0.0, "p99": 0.0},
+        "latency_ms": percentiles(latency_ms),
         "labels_per_second": per_second.tolist(),
         "latency_sample_ms": np.sort(latency_ms)[:: max(1, len(latency_ms) // 2000)].round(2).tolist(),
     }

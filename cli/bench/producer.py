@@ -48,6 +48,11 @@ def rows_for(seed: int, n: int, cache_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def transaction_id(source: str, index: int) -> str:
+    """The id a producer gives row ``index``; ``transaction_index`` reads the number back."""
+    return f"{source}-{index}"
+
+
 def transaction_index(transaction_id: str) -> int:
     """The row number a producer wrote into an id (``<source>-<number>``)."""
     return int(transaction_id.rsplit("-", 1)[1])
@@ -63,7 +68,7 @@ def produce(plan: Plan, cache_dir: Path, out: Path, go: Any, ready: Any) -> None
     app = create_app(get_settings())
     rows = rows_for(plan.seed, plan.offset + plan.n, cache_dir)[plan.offset:]
     for index, row in enumerate(rows):
-        row["id"] = f"{plan.source}-{index}"
+        row["id"] = transaction_id(plan.source, index)
     connection = app.connection_for_write()
     connection.ensure_connection()
     ready.set()

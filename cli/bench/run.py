@@ -19,12 +19,11 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 
 from cli.bench import measure
-from cli.bench.producer import Plan, rows_for, start
+from cli.bench.producer import Plan, rows_for, start, transaction_id
 from cli.bench.stack import BenchError, WorkerPool
 from pipeline.settings import Settings, get_settings
 from tasks.base import PUBLISHED_AT
 
-SCENARIOS = ("cold", "warm", "stream", "latency", "soak")
 DEFAULT_N = {"cold": 1_000_000, "warm": 1_000_000, "stream": 300_000, "latency": 20_000, "soak": 20_000}
 QUICK_N, BASELINE_N, QUICK_BASELINE_N = 20_000, 3_000, 300
 STREAM_DAYS = 30
@@ -67,12 +66,19 @@ class Bench:
 
     def job(self, plan: Plan) -> dict[str, Any]:
         """Send a plan from a producer process and wait for every label; the run's flow figures."""
-        out = self.dir / f"{plan.source}.json"
-        process, go = start(plan, self.dir, out)
+        return self.finish(plan, self.send(plan))
+
+    def send(self, plan: Plan) -> Any:
+        """Start a producer sending ``plan``; returns its process, for ``finish``."""
+        process, go = start(plan, self.dir, self._sent_path(plan))
         go.set()
+        return process
+
+    def finish(self, plan: Plan, producer: Any) -> dict[str, Any]:
+        """Wait for every label of a plan being sent; the run's flow figures."""
         self.wait_for_labels(plan.source, plan.n)
-        process.join(timeout=60)
-        sent = json.loads(out.read_text())
+        producer.join(timeout=60)
+        sent = json.loads(self._sent_path(plan).read_text())
         numbers, committed = measure.label_times(self.engine, plan.source)
         result = measure.flow(numbers, committed, sent["published"], sent["message_size"])
         if plan.kind == "batch":
@@ -81,6 +87,9 @@ class Bench:
         self.progress(f"{plan.source}: {plan.n:,} transactions, {result['throughput_tps']:,.0f} tx/s, "
                       f"P95 {result['latency_ms']['p95']:,.0f} ms")
         return result
+
+    def _sent_path(self, plan: Plan) -> Path:
+        return self.dir / f"{plan.source}.json"
 
     def batch_plan(self, name: str, n: int, *, offset: int = 0, rate: float | None = None) -> Plan:
         """A plan of contract-sized ``manna.submit_batch`` messages under a source of this run."""
@@ -119,7 +128,7 @@ class Bench:
         source = f"{self.run}-{name}"
         latencies = []
         for index, row in enumerate(rows):
-            row = {**row, "id": f"{source}-{index}"}
+            row = {**row, "id": transaction_id(source, index)}
             published = time.time()
             self.app.send_task("manna.submit_batch", queue="ingest", headers={PUBLISHED_AT: published},
                                kwargs={"job_id": f"{source}-{index}", "transactions": [row], "source": source})
@@ -127,8 +136,7 @@ class Bench:
             latencies.append((committed - published) * 1000.0)
             time.sleep(0.02)
         values = np.array(latencies)
-        return {"probes": probes, "latency_ms": {f"p{q}": round(float(np.percentile(values, q)), 1)
-                                                 for q in (50, 95, 99)},
+        return {"probes": probes, "latency_ms": measure.percentiles(values),
                 "latency_sample_ms": np.sort(values).round(2).tolist()}
 
     def _wait_for_one(self, source: str, transaction_id: str, timeout: float = 30.0) -> float:
@@ -207,7 +215,7 @@ def _stream(bench: Bench) -> dict[str, Any]:
     latency = np.concatenate([d["latency_sample_ms"] for d in days])
     return {"days": [{k: d[k] for k in ("throughput_tps", "cache_hit_rate", "latency_ms")} for d in days],
             "throughput_tps": round(per_day * STREAM_DAYS / elapsed, 1),
-            "latency_ms": {f"p{q}": round(float(np.percentile(latency, q)), 1) for q in (50, 95, 99)},
+            "latency_ms": measure.percentiles(latency),
             "cache_hit_rate": round(hits / lookups, 4) if lookups else 0.0,
             "cache_key_study": _cache_key_study(bench, per_day * STREAM_DAYS),
             "labels_per_second": [x for d in days for x in d["labels_per_second"]],
@@ -222,14 +230,12 @@ def _latency(bench: Bench) -> dict[str, Any]:
     rate = peak / 2
     load_n = int(rate * (20 if bench.options.quick else 90))
     plan = bench.batch_plan("load", load_n, rate=rate)
-    out = bench.dir / f"{plan.source}.json"
-    process, go = start(plan, bench.dir, out)
-    go.set()
+    producer = bench.send(plan)
     time.sleep(2.0)  # let the load reach its pace
     loaded = bench.probe_latency("loaded", probes)
-    bench.wait_for_labels(plan.source, plan.n)
-    process.join(timeout=60)
+    load = bench.finish(plan, producer)
     return {"latency_idle": idle, "latency_loaded": loaded | {"load_tps": round(rate, 1), "peak_tps": peak},
+            "load": load,
             "latency_ms": idle["latency_ms"], "throughput_tps": peak}
 
 
