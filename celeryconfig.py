@@ -15,14 +15,20 @@ from kombu import Queue
 from pipeline.settings import Settings, get_settings
 
 QUEUES = ("ingest", "categorize", "training", "bench")
+# kombu's Redis transport, plus a restore on reconnect of the messages held when the broker went away.
+REDIS_TRANSPORT = "workers.broker:Transport"
 
 
 def build(settings: Settings) -> dict[str, Any]:
     """The Celery configuration for these settings."""
+    redis_broker = settings.effective_broker_url.startswith("redis://")
     return {
         "broker_url": settings.effective_broker_url,
+        "broker_transport": REDIS_TRANSPORT if redis_broker else None,
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,  # a worker waits out a broker outage, however long
+        "task_publish_retry_policy": _publish_retry_policy(settings.publish_retry_seconds),
         "task_serializer": "json",
         "result_serializer": "json",
         "event_serializer": "json",
@@ -50,6 +56,11 @@ def build(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }
+
+
+def _publish_retry_policy(seconds: float) -> dict[str, float]:
+    """Retry a publish for about ``seconds`` (0, 0.5, then 1 s apart): a producer rides out a broker restart."""
+    return {"max_retries": int(seconds) + 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0}
 
 
 globals().update(build(get_settings()))

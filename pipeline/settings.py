@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     retry_backoff_max: int = Field(60, ge=1)
     worker_max_memory_per_child_kb: int = Field(600_000, ge=50_000)
     worker_prefetch_multiplier: int = Field(1, ge=1)
+    publish_retry_seconds: float = Field(30.0, ge=0)
     callback_queue: str = "celery"
     log_level: str = "INFO"
 

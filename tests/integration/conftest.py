@@ -189,7 +189,7 @@ def wait_until_idle(app, broker_url: str, timeout: float = 60.0) -> None:
 class ThrowawayRedis:
     """A redis-server of the test's own on a free port, which the test may stop, restart or stall."""
 
-    def __init__(self, directory: Path, password: str | None = None) -> None:
+    def __init__(self, directory: Path, password: str | None = None, persistent: bool = False) -> None:
         import socket
 
         with socket.socket() as probe:
@@ -198,12 +198,14 @@ class ThrowawayRedis:
         self.directory = directory
         self.url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{self.port}/0"
         self.auth = ["--requirepass", password] if password else []
+        # A broker must survive its own restart: every write reaches the append-only file first.
+        self.persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else ["--appendonly", "no"]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start (again) on the same port; returns once it answers PING."""
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *self.persistence,
              "--dir", str(self.directory), "--enable-debug-command", "yes", *self.auth],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

@@ -27,3 +27,20 @@ def test_routes_and_non_optional_settings():
 def test_pickle_is_refused_by_configuration():
     app = create_app(Settings())
     assert "pickle" not in app.conf.accept_content
+
+
+def test_redis_brokers_get_the_restoring_transport_and_publishes_ride_out_an_outage():
+    from kombu.connection import Connection
+
+    from workers.broker import Transport
+
+    redis_conf = celeryconfig.build(Settings(broker_url="redis://127.0.0.1:6379/0", publish_retry_seconds=20))
+    connection = Connection(redis_conf["broker_url"], transport=redis_conf["broker_transport"])
+    assert connection.transport_cls == "workers.broker:Transport"
+    assert isinstance(connection.transport, Transport)
+    assert celeryconfig.build(Settings(broker_url="amqp://guest@localhost//"))["broker_transport"] is None
+    assert celeryconfig.build(Settings())["broker_transport"] is None  # embedded: kombu's memory transport
+    policy = redis_conf["task_publish_retry_policy"]
+    waits = [min(policy["interval_start"] + i * policy["interval_step"], policy["interval_max"])
+             for i in range(policy["max_retries"])]
+    assert 18 <= sum(waits) <= 22

@@ -1,0 +1,63 @@
+"""The Redis broker killed and restarted mid-job: workers and producer reconnect, every row once.
+
+The broker persists to its append-only file (as a production broker must), so queued messages
+and the ``unacked`` hash survive the restart. The job has to finish long before the visibility
+timeout: redelivery of the messages the workers held must not wait for it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from sqlalchemy import text
+
+from db.engine import session_scope
+from pipeline.generate import Generator
+from tests.integration.conftest import ThrowawayRedis, WorkerProcess, wait_for_job
+from workers.app import create_app
+from workers.client import submit_rows
+
+ROWS, OUTAGE_SECONDS = 8_000, 3.0
+
+
+def _labels(url: str, job_id: str) -> tuple[int, int]:
+    with session_scope(url) as session:
+        total, distinct = session.execute(text(
+            "SELECT count(*), count(DISTINCT transaction_id) FROM labels WHERE job_id = :j"), {"j": job_id}).one()
+    return int(total), int(distinct)
+
+
+def test_broker_restart_mid_job_loses_and_duplicates_nothing(stack_settings, trained_model, tmp_path):
+    broker = ThrowawayRedis(tmp_path, persistent=True)
+    broker.start()
+    settings = stack_settings.model_copy(update={"broker_url": broker.url, "cache_url": None})
+    assert settings.visibility_timeout > 120, "the job must not be rescued by the visibility timeout"
+    url = settings.effective_database_url
+    job_id = f"restart-{uuid.uuid4().hex[:8]}"
+    rows = Generator(67).rows(ROWS, id_prefix=f"{job_id}-")
+    app = create_app(settings)
+    worker = WorkerProcess(settings, tmp_path / "worker.log")
+    try:
+        submit_rows(app, rows[: ROWS // 2], job_id=job_id, source="restart")
+        deadline = time.monotonic() + 60
+        while _labels(url, job_id)[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        broker.stop()
+        # The producer keeps sending during the outage: its publishes retry until the broker is back.
+        late = threading.Thread(target=submit_rows, args=(app, rows[ROWS // 2 :]),
+                                kwargs={"job_id": job_id, "source": "restart"})
+        late.start()
+        time.sleep(OUTAGE_SECONDS)
+        broker.start()
+        late.join(timeout=60)
+        assert not late.is_alive(), "the producer did not get its messages through after the restart"
+
+        job = wait_for_job(url, job_id, expected_received=ROWS, timeout=120)
+        assert (job["received"], job["accepted"], job["labeled"]) == (ROWS, ROWS, ROWS)
+        assert job["chunks_done"] == job["chunks_total"] == ROWS // 1000
+        assert _labels(url, job_id) == (ROWS, ROWS)
+    finally:
+        worker.stop()
+        broker.stop()
