@@ -18,10 +18,15 @@ log = logging.getLogger(__name__)
 
 
 def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: str,
-                   kwargs: dict[str, Any], error: str, retries: int) -> None:
-    """Insert a ``failed_tasks`` row; if the database is unreachable, append it to a local spool."""
-    row = {"task_id": task_id, "task_name": task_name, "kwargs": kwargs, "error": error[:4000],
-           "retries": retries}
+                   kwargs: dict[str, Any], error: str, retries: int, redriven: bool = False) -> None:
+    """Insert a ``failed_tasks`` row; if the database is unreachable, append it to a local spool.
+
+    ``redriven`` records a failure whose task was already sent again automatically.
+    """
+    row: dict[str, Any] = {"task_id": task_id, "task_name": task_name, "kwargs": kwargs, "error": error[:4000],
+                           "retries": retries}
+    if redriven:
+        row["redriven_at"] = dt.datetime.now(dt.UTC)
     try:
         with session_scope(database_url) as session:
             session.add(FailedTask(**row))
@@ -30,6 +35,12 @@ def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: s
         with spool.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row, default=str) + "\n")
         log.error("could not record failed task %s in the database; spooled to %s", task_id, spool)
+
+
+def failure_count(database_url: str, task_id: str) -> int:
+    """How many failures this task id has recorded so far."""
+    with session_scope(database_url) as session:
+        return int(session.scalar(select(func.count()).where(FailedTask.task_id == task_id)) or 0)
 
 
 
@@ -42,6 +53,9 @@ def import_spool(session: Session, spool: Path) -> int:
     claimed = spool.with_name(f"{spool.name}.imported-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}")
     spool.replace(claimed)
     rows = [json.loads(line) for line in claimed.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        if row.get("redriven_at"):
+            row["redriven_at"] = dt.datetime.fromisoformat(row["redriven_at"])
     session.add_all(FailedTask(**row) for row in rows)
     session.flush()
     return len(rows)

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         return self.model_dir or self.data_dir / "models"
 
     @property
+    def retry_budget_seconds(self) -> int:
+        """How long a task keeps retrying a transient fault (delays 1, 2, 4 … s, capped) before it fails."""
+        return sum(min(2**attempt, self.retry_backoff_max) for attempt in range(self.task_max_retries))
+
+    @property
     def visibility_timeout(self) -> int:
         """Redis redelivers an unacked message after this: above the hard limit plus retry delay."""
         return self.task_time_limit + self.retry_backoff_max + 300

@@ -12,18 +12,19 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from celery import Task, signals
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope, transient_errors
-from db.failures import record_failure
+from db.failures import failure_count, record_failure
 from db.jobs import JobProgress, mark_callback_sent
 from pipeline.settings import get_settings
 from tasks.runtime import runtime
 
 log = logging.getLogger(__name__)
 PUBLISHED_AT = "manna_published_at"
+_hard_limit_reported: dict[str, float] = {}  # task id -> when its last hard time limit was handled
 
 
 class InvalidPayload(ValueError):
@@ -36,7 +37,7 @@ class MannaTask(Task):  # type: ignore[misc]
     autoretry_for = (*transient_errors(), BrokerError, SoftTimeLimitExceeded)
     retry_backoff = 1
     retry_backoff_max = get_settings().retry_backoff_max
-    retry_jitter = True
+    retry_jitter = False  # delays of 1, 2, 4 … s: the retry budget is a known time (Settings.retry_budget_seconds)
     max_retries = get_settings().task_max_retries
     default_retry_delay = 2  # also the delay before re-running work lost with a killed worker
     retry_on_worker_lost = True
@@ -74,13 +75,17 @@ def _record_final_failure(
     einfo: Any = None,
     **_: Any,
 ) -> None:
-    """Fires once retries are exhausted (or the error is not retryable)."""
+    """Fires once retries are exhausted, the error is not retryable, or a hard time limit killed the run."""
     if sender is None or not str(getattr(sender, "name", "")).startswith("manna."):
         return
     settings = get_settings()
+    if isinstance(exception, TimeLimitExceeded) and _reported_already(task_id or "", settings.task_time_limit):
+        return
     detail = "".join(traceback.format_exception_only(type(exception), exception)).strip() if exception else ""
     retries = getattr(getattr(sender, "request", None), "retries", 0) or 0
-    log.error("task %s[%s] failed for good: %s", sender.name, task_id, detail)
+    redriven = isinstance(exception, TimeLimitExceeded) and _redrive_after_hard_limit(sender, task_id or "", kwargs)
+    if not redriven:
+        log.error("task %s[%s] failed for good: %s", sender.name, task_id, detail)
     record_failure(
         settings.effective_database_url,
         settings.failure_spool,
@@ -89,4 +94,38 @@ def _record_final_failure(
         kwargs=kwargs or {},
         error=detail,
         retries=int(retries),
+        redriven=redriven,
     )
+
+
+def _reported_already(task_id: str, hard_limit: float) -> bool:
+    """Celery 5.7 signals one hard time limit twice; a new run of the task cannot hit it again sooner."""
+    now = time.monotonic()
+    for stale in [t for t, at in _hard_limit_reported.items() if now - at >= hard_limit]:
+        del _hard_limit_reported[stale]
+    if task_id in _hard_limit_reported:
+        return True
+    _hard_limit_reported[task_id] = now
+    return False
+
+
+def _redrive_after_hard_limit(task: Task, task_id: str, kwargs: dict[str, Any] | None) -> bool:
+    """Send a run killed by the hard time limit again, up to ``max_retries`` times per task id.
+
+    Celery acknowledges such a run and has no retry count at hand (the request is gone), so the
+    count is the task's rows in ``failed_tasks``: every killed run leaves one, and the last one
+    stays pending for ``manna failed redrive``.
+    """
+    settings = get_settings()
+    try:
+        earlier = failure_count(settings.effective_database_url, task_id)
+    except Exception:  # database down: record the failure (it spools) rather than loop blindly
+        return False
+    if earlier >= settings.task_max_retries:
+        return False
+    delay = min(settings.retry_backoff_max, 2**earlier)
+    task.app.send_task(task.name, kwargs=kwargs or {}, task_id=task_id, countdown=delay,
+                       headers={PUBLISHED_AT: time.time() + delay})
+    log.warning("task %s[%s] hit the hard time limit: sent again in %d s (%d of %d)", task.name, task_id, delay,
+                earlier + 1, settings.task_max_retries)
+    return True

@@ -93,6 +93,10 @@ def stack_env(settings: Settings) -> dict[str, str]:
         "MANNA_DATA_DIR": str(settings.data_dir),
         "MANNA_TASK_MAX_RETRIES": str(settings.task_max_retries),
         "MANNA_EXPERIMENT_REFRESH_SECONDS": str(settings.experiment_refresh_seconds),
+        "MANNA_TASK_SOFT_TIME_LIMIT": str(settings.task_soft_time_limit),
+        "MANNA_TASK_TIME_LIMIT": str(settings.task_time_limit),
+        "MANNA_RETRY_BACKOFF_MAX": str(settings.retry_backoff_max),
+        "MANNA_WORKER_MAX_MEMORY_PER_CHILD_KB": str(settings.worker_max_memory_per_child_kb),
         "PYTHONPATH": str(ROOT),
     })
     return env
@@ -101,14 +105,15 @@ def stack_env(settings: Settings) -> dict[str, str]:
 class WorkerProcess:
     """``celery -A workers.app worker`` as a child process, with its log in a file."""
 
-    def __init__(self, settings: Settings, log_path: Path, concurrency: int = 2) -> None:
+    def __init__(self, settings: Settings, log_path: Path, concurrency: int = 2, *,
+                 extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
         self.log = log_path.open("wb")
         command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "ingest,categorize",
                    "-c", str(concurrency), "-P", "prefork", "--loglevel", "INFO",
-                   "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=stack_env(settings), stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+                   "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip", *extra_args]
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**stack_env(settings), **(extra_env or {})},
+                                        stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
