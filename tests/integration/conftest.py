@@ -91,6 +91,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
         "MANNA_DATABASE_URL": settings.effective_database_url,
         "MANNA_CACHE_URL": settings.cache_url or "",
         "MANNA_DATA_DIR": str(settings.data_dir),
+        "MANNA_MODEL_DIR": str(settings.effective_model_dir),
         "MANNA_TASK_MAX_RETRIES": str(settings.task_max_retries),
         "MANNA_EXPERIMENT_REFRESH_SECONDS": str(settings.experiment_refresh_seconds),
         "MANNA_TASK_SOFT_TIME_LIMIT": str(settings.task_soft_time_limit),
@@ -195,11 +196,7 @@ class ThrowawayRedis:
     """A redis-server of the test's own on a free port, which the test may stop, restart or stall."""
 
     def __init__(self, directory: Path, password: str | None = None, persistent: bool = False) -> None:
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = _free_port()
         self.directory = directory
         self.url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{self.port}/0"
         self.auth = ["--requirepass", password] if password else []
@@ -237,3 +234,65 @@ def throwaway_redis(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL server of the test's own (initdb, a free port), which the test may crash and restart.
+
+    As root, the server runs as the ``postgres`` user (PostgreSQL refuses to run as root).
+    """
+
+    BIN = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]) if Path("/usr/lib/postgresql").is_dir() else None
+
+    def __init__(self) -> None:
+        import pwd
+        import tempfile
+
+        if self.BIN is None:
+            raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+        self.port = _free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="manna-pg-"))
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.directory, entry.pw_uid, entry.pw_gid)
+        self.data = self.directory / "data"
+        subprocess.run([str(self.BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                        "--no-sync"], check=True, capture_output=True, user=self.user)
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start (again) on the same port; returns once it accepts connections."""
+        self.process = subprocess.Popen(
+            [str(self.BIN / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.directory),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self.user)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready = subprocess.run([str(self.BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"])
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"postgres on port {self.port} did not start")
+
+    def crash(self) -> None:
+        """Immediate shutdown (SIGQUIT): connections drop, the next start runs crash recovery."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGQUIT)
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def destroy(self) -> None:
+        import shutil
+
+        self.crash()
+        shutil.rmtree(self.directory, ignore_errors=True)
