@@ -25,7 +25,9 @@ def build(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.effective_broker_url,
         "broker_transport": REDIS_TRANSPORT if redis_broker else None,
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        # Scan for messages past their visibility timeout every 10 s (kombu's default is every 100 s).
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout,
+                                     "unacked_restore_throttle": 1},
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a worker waits out a broker outage, however long
         "task_publish_retry_policy": _publish_retry_policy(settings.publish_retry_seconds),

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     worker_max_memory_per_child_kb: int = Field(600_000, ge=50_000)
     worker_prefetch_multiplier: int = Field(1, ge=1)
     publish_retry_seconds: float = Field(30.0, ge=0)
+    # Added to the hard limit and the longest retry delay to give the broker's visibility timeout.
+    visibility_margin_seconds: int = Field(300, ge=1)
     callback_queue: str = "celery"
     log_level: str = "INFO"
 
@@ -102,7 +104,7 @@ class Settings(BaseSettings):
     @property
     def visibility_timeout(self) -> int:
         """Redis redelivers an unacked message after this: above the hard limit plus retry delay."""
-        return self.task_time_limit + self.retry_backoff_max + 300
+        return self.task_time_limit + self.retry_backoff_max + self.visibility_margin_seconds
 
 
 _override: Settings | None = None

@@ -97,6 +97,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
         "MANNA_TASK_SOFT_TIME_LIMIT": str(settings.task_soft_time_limit),
         "MANNA_TASK_TIME_LIMIT": str(settings.task_time_limit),
         "MANNA_RETRY_BACKOFF_MAX": str(settings.retry_backoff_max),
+        "MANNA_VISIBILITY_MARGIN_SECONDS": str(settings.visibility_margin_seconds),
         "MANNA_WORKER_MAX_MEMORY_PER_CHILD_KB": str(settings.worker_max_memory_per_child_kb),
         "PYTHONPATH": str(ROOT),
     })
