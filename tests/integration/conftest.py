@@ -175,6 +175,14 @@ def wait_for_job(database_url: str, job_id: str, *, expected_received: int, time
     raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
 
 
+def label_counts(database_url: str, job_id: str) -> tuple[int, int]:
+    """(labels, distinct transaction ids) written for a job: equal when nothing was duplicated."""
+    with session_scope(database_url) as session:
+        total, distinct = session.execute(text(
+            "SELECT count(*), count(DISTINCT transaction_id) FROM labels WHERE job_id = :j"), {"j": job_id}).one()
+    return int(total), int(distinct)
+
+
 def wait_until_idle(app, broker_url: str, timeout: float = 60.0) -> None:
     """Wait until both queues are empty and no worker holds a task, twice in a row."""
     client = redis.Redis.from_url(broker_url)

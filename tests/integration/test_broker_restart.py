@@ -11,22 +11,12 @@ import threading
 import time
 import uuid
 
-from sqlalchemy import text
-
-from db.engine import session_scope
 from pipeline.generate import Generator
-from tests.integration.conftest import ThrowawayRedis, WorkerProcess, wait_for_job
+from tests.integration.conftest import ThrowawayRedis, WorkerProcess, label_counts, wait_for_job
 from workers.app import create_app
 from workers.client import submit_rows
 
 ROWS, OUTAGE_SECONDS = 8_000, 3.0
-
-
-def _labels(url: str, job_id: str) -> tuple[int, int]:
-    with session_scope(url) as session:
-        total, distinct = session.execute(text(
-            "SELECT count(*), count(DISTINCT transaction_id) FROM labels WHERE job_id = :j"), {"j": job_id}).one()
-    return int(total), int(distinct)
 
 
 def test_broker_restart_mid_job_loses_and_duplicates_nothing(stack_settings, trained_model, tmp_path):
@@ -42,7 +32,7 @@ def test_broker_restart_mid_job_loses_and_duplicates_nothing(stack_settings, tra
     try:
         submit_rows(app, rows[: ROWS // 2], job_id=job_id, source="restart")
         deadline = time.monotonic() + 60
-        while _labels(url, job_id)[0] == 0 and time.monotonic() < deadline:
+        while label_counts(url, job_id)[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         broker.stop()
         # The producer keeps sending during the outage: its publishes retry until the broker is back.
@@ -57,7 +47,7 @@ def test_broker_restart_mid_job_loses_and_duplicates_nothing(stack_settings, tra
         job = wait_for_job(url, job_id, expected_received=ROWS, timeout=120)
         assert (job["received"], job["accepted"], job["labeled"]) == (ROWS, ROWS, ROWS)
         assert job["chunks_done"] == job["chunks_total"] == ROWS // 1000
-        assert _labels(url, job_id) == (ROWS, ROWS)
+        assert label_counts(url, job_id) == (ROWS, ROWS)
     finally:
         worker.stop()
         broker.stop()

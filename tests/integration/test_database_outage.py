@@ -13,14 +13,22 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from db.engine import dispose_engines, session_scope
 from db.migrate import upgrade
 from db.models import FailedTask, ModelVersion
 from db.registry import activate_model, register_model
 from pipeline.generate import Generator
-from tests.integration.conftest import ROOT, ThrowawayPostgres, ThrowawayRedis, WorkerProcess, stack_env, wait_for_job
+from tests.integration.conftest import (
+    ROOT,
+    ThrowawayPostgres,
+    ThrowawayRedis,
+    WorkerProcess,
+    label_counts,
+    stack_env,
+    wait_for_job,
+)
 from workers.app import create_app
 from workers.client import submit_rows
 
@@ -51,19 +59,12 @@ def outage_stack(stack_settings, trained_model, tmp_path):
     server.destroy()
 
 
-def _labels(url: str, job_id: str) -> tuple[int, int]:
-    with session_scope(url) as session:
-        total, distinct = session.execute(text(
-            "SELECT count(*), count(DISTINCT transaction_id) FROM labels WHERE job_id = :j"), {"j": job_id}).one()
-    return int(total), int(distinct)
-
-
 def _crash_mid_job(settings, server: ThrowawayPostgres, job_id: str, outage_seconds: float) -> None:
     url = settings.effective_database_url
     submit_rows(create_app(settings), Generator(73).rows(ROWS, id_prefix=f"{job_id}-"), job_id=job_id,
                 source="outage")
     deadline = time.monotonic() + 60
-    while _labels(url, job_id)[0] == 0 and time.monotonic() < deadline:
+    while label_counts(url, job_id)[0] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     dispose_engines()  # this process's connections die with the server; the worker's must recover alone
     server.crash()
@@ -75,7 +76,7 @@ def _assert_exact(settings, job_id: str) -> None:
     job = wait_for_job(settings.effective_database_url, job_id, expected_received=ROWS, timeout=120)
     assert (job["received"], job["accepted"], job["labeled"]) == (ROWS, ROWS, ROWS)
     assert job["chunks_done"] == job["chunks_total"] == ROWS // 1000
-    assert _labels(settings.effective_database_url, job_id) == (ROWS, ROWS)
+    assert label_counts(settings.effective_database_url, job_id) == (ROWS, ROWS)
 
 
 def test_postgres_down_for_20_seconds_mid_job_delays_the_job_and_loses_nothing(outage_stack, tmp_path):

@@ -12,22 +12,13 @@ import uuid
 
 import psutil
 import redis
-from sqlalchemy import text
 
-from db.engine import session_scope
 from pipeline.generate import Generator
-from tests.integration.conftest import ThrowawayRedis, WorkerProcess, wait_for_job
+from tests.integration.conftest import ThrowawayRedis, WorkerProcess, label_counts, wait_for_job
 from workers.app import create_app
 from workers.client import submit_rows
 
 ROWS = 12_000
-
-
-def _labels(url: str, job_id: str) -> tuple[int, int]:
-    with session_scope(url) as session:
-        total, distinct = session.execute(text(
-            "SELECT count(*), count(DISTINCT transaction_id) FROM labels WHERE job_id = :j"), {"j": job_id}).one()
-    return int(total), int(distinct)
 
 
 def test_work_of_a_vanished_worker_is_redelivered_after_the_visibility_timeout(stack_settings, trained_model,
@@ -45,7 +36,7 @@ def test_work_of_a_vanished_worker_is_redelivered_after_the_visibility_timeout(s
         submit_rows(create_app(settings), Generator(79).rows(ROWS, id_prefix=f"{job_id}-"), job_id=job_id,
                     source="vanish")
         deadline = time.monotonic() + 60
-        while _labels(url, job_id)[0] == 0 and time.monotonic() < deadline:
+        while label_counts(url, job_id)[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         main = psutil.Process(first.process.pid)
         for process in [main, *main.children(recursive=True)]:
@@ -55,7 +46,7 @@ def test_work_of_a_vanished_worker_is_redelivered_after_the_visibility_timeout(s
         first.stop()
     held = redis.Redis.from_url(broker.url).hlen("unacked")
     assert held > 0, "the killed worker must have held unacknowledged messages"
-    assert _labels(url, job_id)[0] < ROWS
+    assert label_counts(url, job_id)[0] < ROWS
 
     second = WorkerProcess(settings, tmp_path / "second.log")
     try:
@@ -65,5 +56,5 @@ def test_work_of_a_vanished_worker_is_redelivered_after_the_visibility_timeout(s
         broker.stop()
     assert (job["received"], job["accepted"], job["labeled"]) == (ROWS, ROWS, ROWS)
     assert job["chunks_done"] == job["chunks_total"] == ROWS // 1000
-    assert _labels(url, job_id) == (ROWS, ROWS)
+    assert label_counts(url, job_id) == (ROWS, ROWS)
     assert "Restoring" not in first.log_path.read_text(errors="replace"), "SIGKILL leaves no chance to restore"
