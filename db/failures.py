@@ -23,7 +23,9 @@ def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: s
 
     ``redriven`` records a failure whose task was already sent again automatically.
     """
-    row: dict[str, Any] = {"task_id": task_id, "task_name": task_name, "kwargs": kwargs, "error": error[:4000],
+    # The error may quote the hostile input: keep it printable and storable (no NUL, no lone surrogate).
+    error = error[:4000].encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    row: dict[str, Any] = {"task_id": task_id, "task_name": task_name, "kwargs": kwargs, "error": error,
                            "retries": retries}
     if redriven:
         row["redriven_at"] = dt.datetime.now(dt.UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -33,6 +36,23 @@ NAMING = {
 
 def _now() -> Any:
     return func.now()
+
+
+class ExactJSON(TypeDecorator[Any]):
+    """JSON kept as ASCII text: NaN, Infinity, NUL and lone surrogates round-trip exactly.
+
+    A database JSON type refuses some of what a hostile message carries (PostgreSQL's json has no
+    NaN), and a failed task must be stored as it arrived so that a re-drive sends it unchanged.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=True, allow_nan=True)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
 
 
 class Base(DeclarativeBase):
@@ -163,7 +183,7 @@ class FailedTask(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     task_id: Mapped[str] = mapped_column(String(64), index=True)
     task_name: Mapped[str] = mapped_column(String(64))
-    kwargs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kwargs: Mapped[dict[str, Any]] = mapped_column(ExactJSON)
     error: Mapped[str] = mapped_column(Text)
     retries: Mapped[int] = mapped_column(Integer, default=0)
     failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())

@@ -75,15 +75,15 @@ def test_variants_follow_the_split_and_a_forced_variant_wins(worker, producer, s
 def test_a_message_that_breaks_the_contract_lands_in_failed_tasks_without_retries(worker, producer, stack_settings):
     bad_job = {"job_id": 12345, "transactions": []}
     bad_chunk = {"job_id": "x", "source": "s", "transactions": [{"id": "only-an-id"}]}
-    producer.send_task("manna.submit_batch", kwargs=bad_job, queue="ingest")
-    chunk_id = f"poison-{uuid.uuid4().hex[:8]}"
+    job_task_id, chunk_id = f"poison-{uuid.uuid4().hex[:8]}", f"poison-{uuid.uuid4().hex[:8]}"
+    producer.send_task("manna.submit_batch", kwargs=bad_job, queue="ingest", task_id=job_task_id)
     producer.send_task("manna.categorize_chunk", kwargs=bad_chunk, queue="categorize", task_id=chunk_id)
     deadline = time.monotonic() + 30
     rows: list = []
     while time.monotonic() < deadline and len(rows) < 2:
         with session_scope(stack_settings.effective_database_url) as session:
             rows = session.execute(select(FailedTask.task_name, FailedTask.error, FailedTask.retries, FailedTask.kwargs)
-                                   .where(FailedTask.task_name.in_(["manna.submit_batch", "manna.categorize_chunk"]))
+                                   .where(FailedTask.task_id.in_([job_task_id, chunk_id]))
                                    .order_by(FailedTask.id)).all()
         time.sleep(0.3)
     by_name = {name: (error, retries, kwargs) for name, error, retries, kwargs in rows}

@@ -52,8 +52,8 @@ def _run_job(settings, faults, rows: int, **tokens: int) -> str:
 
 def _failures(settings, job_id: str) -> list[FailedTask]:
     with session_scope(settings.effective_database_url) as session:
-        return list(session.scalars(select(FailedTask).where(FailedTask.kwargs["job_id"].as_string() == job_id)
-                                    .order_by(FailedTask.id)))
+        failures = session.scalars(select(FailedTask).order_by(FailedTask.id))
+        return [f for f in failures if isinstance(f.kwargs, dict) and f.kwargs.get("job_id") == job_id]
 
 
 def _log_count(worker: WorkerProcess, text: str) -> int:
