@@ -1,9 +1,10 @@
-"""A pickled message on the broker is refused by the worker, never unpickled (and so never run)."""
+"""Security at the broker: pickle refused, credentials in URLs work and never leak into logs or messages."""
 
 from __future__ import annotations
 
 import os
 import pickle
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -59,6 +60,8 @@ def test_urls_with_credentials_work_and_no_secret_reaches_the_worker_log(stack_s
     settings = stack_settings.model_copy(update={
         "broker_url": broker.url, "cache_url": broker.url.replace("/0", "/1"),
         "database_url": database.render_as_string(hide_password=False)})
+    seen: list[str] = []  # every command the broker executes, message bodies included
+    threading.Thread(target=_monitor, args=(broker.url, seen), daemon=True).start()
     worker = WorkerProcess(settings, tmp_path / "worker.log")
     try:
         job_id = f"secret-{uuid.uuid4().hex[:8]}"
@@ -73,3 +76,17 @@ def test_urls_with_credentials_work_and_no_secret_reaches_the_worker_log(stack_s
         broker.stop()
     log = (tmp_path / "worker.log").read_text(errors="replace")
     assert "manna worker ready" in log and secret not in log
+    published = [c for c in seen if "manna.categorize_chunk" in c]
+    assert published, "the monitor should have seen the chunk message"
+    assert not [c for c in seen if secret in c], "a secret travelled in a message or command"
+
+
+def _monitor(url: str, seen: list[str]) -> None:
+    import redis
+
+    try:
+        with redis.Redis.from_url(url).monitor() as monitor:
+            for event in monitor.listen():
+                seen.append(event["command"])
+    except (redis.ConnectionError, OSError):  # the broker stopped: the end of the recording
+        return
