@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -234,6 +235,28 @@ def bench(scenario: str, count: int | None, workers: int | None, baseline: bool,
                   f"{latency['p95']:,.0f}/{latency['p99']:,.0f} ms, cache hits {result.get('cache_hit_rate', 0):.1%}, "
                   f"peak RSS {result['peak_rss_mb']:,.0f} MB"
                   + (f", {result['ratio_vs_baseline']}x the naive baseline" if baseline else ""))
+
+
+@main.command()
+@click.option("--address", default="127.0.0.1", show_default=True, help="Bind address; keep it private.")
+@click.option("--port", default=5555, show_default=True)
+@click.option("--state-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep Flower's task history in this file across restarts.")
+def flower(address: str, port: int, state_db: Path | None) -> None:
+    """Run Flower, Celery's monitor, for these workers: always behind basic auth."""
+    settings = get_settings()
+    if settings.embedded:
+        raise click.UsageError("Flower watches a broker: set MANNA_BROKER_URL")
+    if settings.flower_password is None or not settings.flower_password.get_secret_value():
+        raise click.UsageError("set MANNA_FLOWER_PASSWORD (user: MANNA_FLOWER_USER, default admin); "
+                               "Flower never runs without credentials")
+    # Through the environment, not argv: a password on the command line shows in `ps`.
+    credentials = f"{settings.flower_user}:{settings.flower_password.get_secret_value()}"
+    command = [sys.executable, "-m", "celery", "-A", "workers.app", "flower", f"--address={address}",
+               f"--port={port}"]
+    if state_db is not None:
+        command += ["--persistent=True", f"--db={state_db}"]
+    os.execve(sys.executable, command, {**os.environ, "FLOWER_BASIC_AUTH": credentials})
 
 
 @main.group()

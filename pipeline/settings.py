@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_BROKER_URL = "memory://localhost/"
@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Added to the hard limit and the longest retry delay to give the broker's visibility timeout.
     visibility_margin_seconds: int = Field(300, ge=1)
     callback_queue: str = "celery"
+
+    # Operations. Secrets come from the environment only and never reach a log (SecretStr).
+    flower_user: str = Field("admin", min_length=1, pattern=r"^[^:]+$")
+    flower_password: SecretStr | None = None
     log_level: str = "INFO"
 
     @model_validator(mode="after")
