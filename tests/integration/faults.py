@@ -5,6 +5,8 @@ it, so each token is used once across all pool children) suffers its fault befor
 - ``stall.N``: sleeps in Python, as slow code does; the soft time limit interrupts it;
 - ``hang.N``: ignores the soft time limit, as native code stuck in a call does; the hard limit kills it;
 - ``bloat.N``: keeps 300 MB alive in the child; the memory cap replaces the child after the task.
+A child that claims a fault first writes its pid to ``$MANNA_TEST_FAULTS_DIR/pids/<fault>``, so a
+test can find the process that is busy with it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _categorize = Categorizer.categorize
 
 
 def _claim() -> str | None:
-    for token in sorted(FAULTS_DIR.glob("*.*")) if FAULTS_DIR.is_dir() else []:
+    for token in sorted(FAULTS_DIR.glob("*.*")) if FAULTS_DIR.is_dir() else []:  # tokens: <fault>.<n>
         try:
             token.unlink()
         except FileNotFoundError:  # another child took it
@@ -42,6 +44,9 @@ def _hang() -> None:
 
 def _with_faults(self, transactions):
     fault = _claim()
+    if fault:
+        (FAULTS_DIR / "pids").mkdir(exist_ok=True)
+        (FAULTS_DIR / "pids" / fault).write_text(str(os.getpid()))
     if fault == "stall":
         time.sleep(3600)
     elif fault == "hang":
