@@ -259,6 +259,19 @@ def flower(address: str, port: int, state_db: Path | None) -> None:
     os.execve(sys.executable, command, {**os.environ, "FLOWER_BASIC_AUTH": credentials})
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; keep it private.")
+@click.option("--port", default=8000, show_default=True)
+def api(host: str, port: int) -> None:
+    """Serve the admin HTTP API (bearer token from MANNA_ADMIN_TOKEN), docs at /docs."""
+    import uvicorn
+
+    token = get_settings().admin_token
+    if token is None or not token.get_secret_value():
+        raise click.UsageError("set MANNA_ADMIN_TOKEN: the admin API never runs without authentication")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
 @main.group()
 def models() -> None:
     """The model registry: list, show, register, activate."""

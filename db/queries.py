@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import Label, RejectedTransaction, TaskMetric, TransactionRow
+from db.models import FailedTask, Label, RejectedTransaction, TaskMetric, TransactionRow
+
+CHUNK_TASK = "manna.categorize_chunk"
+# What monitoring reads of each chunk task (the rows that carry labels).
+CHUNK_COLUMNS = ("id", "variant", "model_version", "rows", "cache_hits", "rule_hits", "model_hits", "queue_wait_ms",
+                 "total_ms", "cache_errors", "created_at")
 
 
 def label_counts(session: Session, job_id: str, column: str) -> list[tuple[str, int, float]]:
@@ -53,3 +59,29 @@ def explain_label(session: Session, transaction_id: str, source: str | None = No
     if source is not None:
         query = query.where(TransactionRow.source == source)
     return [dict(row._mapping) for row in session.execute(query)]
+
+
+def chunk_metrics(session: Session, *, since: dt.datetime | None = None, after_id: int = 0,
+                  limit: int = 100_000) -> list[dict[str, Any]]:
+    """Chunk tasks' metric rows, oldest first: recorded since a time, or with an id above ``after_id``."""
+    query = (select(*(getattr(TaskMetric, c) for c in CHUNK_COLUMNS))
+             .where(TaskMetric.task_name == CHUNK_TASK, TaskMetric.id > after_id).order_by(TaskMetric.id).limit(limit))
+    if since is not None:
+        query = query.where(TaskMetric.created_at >= since)
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def failure_counts(session: Session, *, since: dt.datetime | None = None) -> dict[str, int]:
+    """Failed task runs per task name (all time, or since a time)."""
+    query = select(FailedTask.task_name, func.count()).group_by(FailedTask.task_name)
+    if since is not None:
+        query = query.where(FailedTask.failed_at >= since)
+    return {str(name): int(n) for name, n in session.execute(query)}
+
+
+def rejected_count(session: Session, *, since: dt.datetime | None = None) -> int:
+    """Rejected rows (all time, or since a time)."""
+    query = select(func.count()).select_from(RejectedTransaction)
+    if since is not None:
+        query = query.where(RejectedTransaction.created_at >= since)
+    return int(session.scalar(query) or 0)

@@ -54,6 +54,17 @@ def set_candidate(session: Session, version: str | None, percent: int) -> None:
     experiment.candidate_percent = percent if version else 0
 
 
+def set_split(session: Session, *, enabled: bool, percent: int) -> None:
+    """Turn the A/B test on or off and set the candidate's share, keeping the candidate version."""
+    if not 0 <= percent <= 100:
+        raise ValueError("candidate percent must be within 0..100")
+    experiment = _experiment_row(session)
+    if percent > 0 and experiment.candidate_version is None:
+        raise LookupError("no candidate model to give traffic to: register one with `manna models` first")
+    experiment.enabled = enabled
+    experiment.candidate_percent = percent
+
+
 def load_experiment(session: Session) -> Experiment:
     """The current split, as the pure ``pipeline`` type."""
     row = session.get(ExperimentRow, DEFAULT_EXPERIMENT)

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     # Operations. Secrets come from the environment only and never reach a log (SecretStr).
     flower_user: str = Field("admin", min_length=1, pattern=r"^[^:]+$")
     flower_password: SecretStr | None = None
+    admin_token: SecretStr | None = None
     log_level: str = "INFO"
 
     @model_validator(mode="after")

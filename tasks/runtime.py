@@ -55,6 +55,11 @@ class Runtime:
                 found = self._categorizers[version] = self._build(version)
             return found
 
+    def loaded_versions(self) -> list[str]:
+        """Model versions this process has loaded."""
+        with self._lock:
+            return sorted(v for v in self._categorizers if v is not None)
+
     def _build(self, version: str | None) -> Categorizer:
         model: CategoryModel | None = None
         rules = self.rules

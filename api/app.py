@@ -1,0 +1,236 @@
+"""The admin HTTP API: ``manna api`` serves ``create_app()`` with uvicorn.
+
+Everything under ``/api/v1/ml`` and ``/metrics`` needs ``Authorization: Bearer $MANNA_ADMIN_TOKEN``.
+``/healthz`` answers without it (load balancers and probes), and says only which part is down.
+The OpenAPI spec is at ``/openapi.json``, the docs at ``/docs``.
+"""
+
+import datetime as dt
+import logging
+import secrets
+import uuid
+from typing import Annotated, Any, Literal
+
+import redis
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from kombu import Connection
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+
+from api.benchmarks import BenchmarkBusy, BenchmarkRuns
+from api.performance import by_variant, summarize
+from api.prometheus import PipelineCollector
+from api.schemas import (
+    ABTestConfig,
+    ABTestState,
+    BenchmarkRequest,
+    BenchmarkStarted,
+    BenchmarkStatus,
+    CategorizeResponse,
+    Health,
+    PerformanceMetrics,
+)
+from celeryconfig import QUEUES
+from db.engine import session_scope, transient_errors
+from db.queries import chunk_metrics, failure_counts, rejected_count
+from db.registry import load_experiment, set_split
+from pipeline.schema import validate_batch
+from pipeline.settings import Settings, get_settings, use_settings
+from pipeline.variant import assign_variant, version_for
+from tasks.runtime import reset_runtime, runtime
+
+MAX_CATEGORIZE = 100
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for ``settings`` (default: the environment's); refuses to exist without a token."""
+    if settings is not None:
+        use_settings(settings)
+        reset_runtime()
+    settings = get_settings()
+    if settings.admin_token is None or not settings.admin_token.get_secret_value():
+        raise RuntimeError("set MANNA_ADMIN_TOKEN: the admin API never runs without authentication")
+    app = FastAPI(title="Manna admin API", version="1", description=__doc__)
+    for error in (*transient_errors(), redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        app.add_exception_handler(error, _unavailable)
+    app.include_router(_health_router(settings))
+    app.include_router(_metrics_router(settings))
+    app.include_router(_ml_router(settings))
+    return app
+
+
+async def _unavailable(_request: Request, err: Exception) -> JSONResponse:
+    """A store the API needs is down: say which, as 503, rather than a bare 500."""
+    log.warning("admin API: %s", err)
+    return JSONResponse({"detail": f"a backing service is unavailable ({type(err).__name__}); see /healthz"},
+                        status_code=503)
+
+
+def _token_check(settings: Settings) -> Any:
+    assert settings.admin_token is not None
+    expected = settings.admin_token.get_secret_value().encode()
+    bearer = HTTPBearer(auto_error=False)
+
+    def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected):
+            raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+    return Depends(require_token)
+
+
+def _health_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+    def healthz(response: Response) -> Health:
+        """Broker, database, cache and model, each checked now. 503 when any but the cache is down."""
+        checks = {"broker": _check(lambda: _broker_ok(settings)),
+                  "database": _check(lambda: _database_ok(settings)),
+                  "cache": _check(lambda: redis.Redis.from_url(settings.cache_url, socket_timeout=1).ping()
+                                  if settings.cache_url else True),
+                  "model": _check(lambda: runtime().categorizer(runtime().experiment().active_version).model)}
+        essential_ok = all(checks[name] == "ok" for name in ("broker", "database", "model"))
+        status = ("ok" if checks["cache"] == "ok" else "degraded") if essential_ok else "down"
+        if not essential_ok:
+            response.status_code = 503
+        return Health(status=status, checks=checks)
+
+    return router
+
+
+def _metrics_router(settings: Settings) -> APIRouter:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PipelineCollector(settings, lambda: _queue_depths(settings)))
+    router = APIRouter(dependencies=[_token_check(settings)])
+
+    @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+    def metrics() -> Response:
+        """Prometheus text format: counters and histograms per variant, last-hour gauges, queue depths."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _ml_router(settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/ml", dependencies=[_token_check(settings)])
+    benchmarks = BenchmarkRuns(settings)
+    url = settings.effective_database_url
+
+    @router.get("/performance/metrics", response_model=PerformanceMetrics)
+    def performance_metrics(window_minutes: Annotated[int, Query(ge=1, le=10_080)] = 60) -> dict[str, Any]:
+        """Cache hit rate, task and per-transaction milliseconds, totals and throughput, per variant."""
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=window_minutes)
+        with session_scope(url) as session:
+            rows = chunk_metrics(session, since=since)
+            failures = sum(failure_counts(session, since=since).values())
+            rejected = rejected_count(session, since=since)
+            experiment = load_experiment(session)
+        return {"window_minutes": window_minutes, "overall": summarize(rows), "per_variant": by_variant(rows),
+                "failed_tasks": failures, "rejected_transactions": rejected,
+                "models": {"active_version": experiment.active_version,
+                           "candidate_version": experiment.candidate_version,
+                           "loaded_here": runtime().loaded_versions()}}
+
+    @router.post("/performance/clear-cache")
+    def clear_cache() -> dict[str, bool]:
+        """Delete every result-cache key of this deployment (its prefix only; never FLUSHDB)."""
+        try:
+            runtime().cache.clear()
+        except Exception as err:
+            raise HTTPException(503, f"the cache could not be cleared: {err}") from err
+        return {"cleared": True}
+
+    @router.post("/performance/benchmark", response_model=BenchmarkStarted, status_code=202)
+    def start_benchmark(request: Annotated[BenchmarkRequest | None, Body()] = None) -> dict[str, str]:
+        """Start ``manna bench --quick`` against this stack; fetch the result by its id."""
+        if settings.embedded:
+            raise HTTPException(409, "a benchmark needs a broker: set MANNA_BROKER_URL and MANNA_DATABASE_URL")
+        try:
+            return {"id": benchmarks.start((request or BenchmarkRequest()).transactions), "status": "running"}
+        except BenchmarkBusy as err:
+            raise HTTPException(409, str(err)) from err
+
+    @router.get("/performance/benchmark/{run_id}", response_model=BenchmarkStatus)
+    def benchmark_status(run_id: str) -> dict[str, Any]:
+        """A benchmark's state: running, finished (with the JSON of ``manna bench``) or failed."""
+        found = benchmarks.status(run_id)
+        if found is None:
+            raise HTTPException(404, f"no benchmark {run_id!r}")
+        return found
+
+    @router.get("/config/ab-test", response_model=ABTestState)
+    def get_ab_test() -> ABTestState:
+        """Whether the A/B test runs, and the candidate model's share of tasks."""
+        with session_scope(url) as session:
+            return _ab_state(load_experiment(session))
+
+    @router.post("/config/ab-test", response_model=ABTestState, responses={409: {"description": "no candidate"}})
+    def set_ab_test(config: ABTestConfig) -> ABTestState:
+        """Set the split; workers pick it up within ``MANNA_EXPERIMENT_REFRESH_SECONDS``."""
+        try:
+            with session_scope(url) as session:
+                set_split(session, enabled=config.enabled, percent=config.optimized_service_percentage)
+            with session_scope(url) as session:
+                return _ab_state(load_experiment(session))
+        except LookupError as err:
+            raise HTTPException(409, str(err)) from err
+
+    @router.post("/categorize", response_model=CategorizeResponse)
+    def categorize(transactions: Annotated[list[Any], Body(max_length=MAX_CATEGORIZE)],
+                   force_service: Literal["active", "candidate"] | None = None) -> dict[str, Any]:
+        """Categorize up to 100 transactions now, with the workers' own code; nothing is stored."""
+        rt = runtime()
+        experiment = rt.experiment()
+        forced = {"active": "A", "candidate": "B", None: None}[force_service]
+        if forced == "B" and not experiment.candidate_version:
+            raise HTTPException(409, "there is no candidate model")
+        variant = assign_variant(uuid.uuid4().hex, experiment, forced)
+        batch = validate_batch(transactions, rt.settings)
+        report = rt.categorizer(version_for(variant, experiment)).categorize(batch.accepted)
+        results = [{"id": t.id, "category": d.category, "confidence": d.confidence,
+                    "confidence_level": d.confidence_level, "decided_by": d.decided_by, "rule_id": d.rule_id,
+                    "model_version": d.model_version, "needs_review": d.needs_review, "explanation": d.explanation}
+                   for t, d in zip(batch.accepted, report.decisions, strict=True)]
+        rejected = [{"row_index": r.row_index, "id": r.transaction_id, "reason": r.reason, "detail": r.detail}
+                    for r in batch.rejected]
+        return {"variant": variant, "results": results, "rejected": rejected}
+
+    return router
+
+
+def _ab_state(experiment: Any) -> ABTestState:
+    return ABTestState(enabled=experiment.enabled, optimized_service_percentage=experiment.candidate_percent,
+                       active_version=experiment.active_version, candidate_version=experiment.candidate_version)
+
+
+def _check(probe: Any) -> str:
+    try:
+        return "ok" if probe() else "down"
+    except Exception as err:  # a health check reports, it never raises
+        return f"down: {type(err).__name__}"
+
+
+def _broker_ok(settings: Settings) -> bool:
+    with Connection(settings.effective_broker_url, connect_timeout=1) as connection:
+        connection.ensure_connection(max_retries=1)
+        return True
+
+
+def _database_ok(settings: Settings) -> bool:
+    with session_scope(settings.effective_database_url) as session:
+        return session.execute(text("SELECT 1")).scalar() == 1
+
+
+def _broker_client(settings: Settings) -> redis.Redis | None:
+    url = settings.effective_broker_url
+    return redis.Redis.from_url(url, socket_timeout=1) if url.startswith(("redis://", "rediss://")) else None
+
+
+def _queue_depths(settings: Settings) -> dict[str, int]:
+    client = _broker_client(settings)
+    if client is None:
+        return {}
+    return {queue: int(client.llen(queue)) for queue in QUEUES}

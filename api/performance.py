@@ -1,0 +1,59 @@
+"""Figures over chunk-task metric rows: totals, rates and percentiles, overall and per variant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Totals, cache hit rate, task and per-transaction milliseconds (avg/P95/P99), throughput."""
+    transactions = sum(r["rows"] for r in rows)
+    task_ms = np.array([r["total_ms"] for r in rows], dtype=float)
+    # A transaction waits for its chunk: queue wait plus the chunk's run, for every row of it.
+    latency_ms = np.array([(r["queue_wait_ms"] or 0.0) + r["total_ms"] for r in rows], dtype=float)
+    weights = np.array([r["rows"] for r in rows], dtype=float)
+    span = (rows[-1]["created_at"] - rows[0]["created_at"]).total_seconds() if len(rows) > 1 else 0.0
+    busy_seconds = max(span, float(task_ms.sum()) / 1000.0) if rows else 0.0
+    return {
+        "tasks": len(rows),
+        "transactions": transactions,
+        "cache_hits": sum(r["cache_hits"] for r in rows),
+        "rule_hits": sum(r["rule_hits"] for r in rows),
+        "model_hits": sum(r["model_hits"] for r in rows),
+        "cache_errors": sum(r["cache_errors"] or 0 for r in rows),
+        "cache_hit_rate": _ratio(sum(r["cache_hits"] for r in rows), transactions),
+        "task_ms": _stats(task_ms),
+        "transaction_ms": _stats(latency_ms, weights),
+        "throughput_tps": round(transactions / busy_seconds, 1) if busy_seconds else 0.0,
+    }
+
+
+def by_variant(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``summarize`` for each (variant, model version) that served chunks."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["variant"] or "A", row["model_version"] or "none"), []).append(row)
+    return [{"variant": variant, "model_version": version, **summarize(group)}
+            for (variant, version), group in sorted(groups.items())]
+
+
+def _stats(values: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float | None]:
+    if values.size == 0:
+        return {"avg": None, "p95": None, "p99": None}
+    if weights is None:
+        weights = np.ones_like(values)
+    order = np.argsort(values)
+    ordered, cumulative = values[order], np.cumsum(weights[order]) / weights.sum()
+
+    def quantile(q: float) -> float:
+        return round(float(ordered[min(int(np.searchsorted(cumulative, q)), values.size - 1)]), 3)
+
+    return {"avg": round(float(np.average(values, weights=weights)), 3), "p95": quantile(0.95),
+            "p99": quantile(0.99)}
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
