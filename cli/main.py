@@ -259,6 +259,26 @@ def flower(address: str, port: int, state_db: Path | None) -> None:
     os.execve(sys.executable, command, {**os.environ, "FLOWER_BASIC_AUTH": credentials})
 
 
+@main.command("bench-api")
+@click.option("--requests", "count", type=click.IntRange(min=20), default=1_000, show_default=True)
+@click.option("--seed", default=11, show_default=True)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def bench_api(count: int, seed: int, json_out: Path | None) -> None:
+    """Latency of the admin API's categorize for one transaction (starts its own `manna api`)."""
+    from cli.bench.api_latency import measure_api_latency
+    from cli.bench.stack import BenchError
+
+    try:
+        result = measure_api_latency(count, seed)
+    except BenchError as err:
+        raise click.UsageError(str(err)) from None
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    latency = result["latency_ms"]
+    console.print(f"categorize, 1 transaction, {count:,} requests: P50/P95/P99 {latency['p50']}/{latency['p95']}/"
+                  f"{latency['p99']} ms")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; keep it private.")
 @click.option("--port", default=8000, show_default=True)
