@@ -54,7 +54,11 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_create_missing_queues": True,
         "task_routes": {"manna.submit_batch": {"queue": "ingest"},
                         "manna.categorize_chunk": {"queue": "categorize"},
-                        "manna.bench.*": {"queue": "bench"}},
+                        "manna.bench.*": {"queue": "bench"},
+                        # Once a minute and light: the ingest queue's workers take it.
+                        "manna.evaluate_alerts": {"queue": "ingest"}},
+        "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0,
+                                              "options": {"expires": 60}}},  # a late run is stale
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }

@@ -20,7 +20,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from api.benchmarks import BenchmarkBusy, BenchmarkRuns
-from api.performance import by_variant, summarize
 from api.prometheus import PipelineCollector
 from api.schemas import (
     ABTestConfig,
@@ -36,6 +35,7 @@ from celeryconfig import QUEUES
 from db.engine import session_scope, transient_errors
 from db.queries import chunk_metrics, failure_counts, rejected_count
 from db.registry import load_experiment, set_split
+from pipeline.performance import by_variant, summarize
 from pipeline.schema import validate_batch
 from pipeline.settings import Settings, get_settings, use_settings
 from pipeline.variant import assign_variant, version_for

@@ -17,9 +17,9 @@ import numpy as np
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from api.performance import summarize
 from db.engine import session_scope
 from db.queries import chunk_metrics, failure_counts, rejected_count
+from pipeline.performance import summarize
 from pipeline.settings import Settings
 
 TASK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)

@@ -212,3 +212,26 @@ class ExperimentRow(Base):
 
 
 Index("ix_labels_categorized_at", Label.categorized_at)
+
+
+class AlertState(Base):
+    """The current state of each alert rule; a change also leaves an ``alert_events`` row."""
+
+    __tablename__ = "alert_states"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class AlertEvent(Base):
+    __tablename__ = "alert_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())

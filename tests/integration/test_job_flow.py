@@ -92,3 +92,18 @@ def test_a_message_that_breaks_the_contract_lands_in_failed_tasks_without_retrie
     assert "KeyError" in by_name["manna.categorize_chunk"][0] and by_name["manna.categorize_chunk"][1] == 0
     with session_scope(stack_settings.effective_database_url) as session:
         assert session.scalar(select(func.count()).select_from(FailedTask).where(FailedTask.task_id == chunk_id)) == 1
+
+
+def test_the_alert_task_runs_on_the_worker_and_records_each_rules_state(worker, producer, stack_settings):
+    from db.alerts import alert_states
+    from pipeline.alerts import load_alerts
+
+    producer.send_task("manna.evaluate_alerts", queue="ingest")
+    deadline, states = time.monotonic() + 30, []
+    while len(states) < len(load_alerts().rules) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        with session_scope(stack_settings.effective_database_url) as session:
+            states = [(s.name, s.state) for s in alert_states(session)]
+    assert {name for name, _ in states} == {rule.name for rule in load_alerts().rules}
+    assert dict(states)["corrected_label_accuracy_low"] == "no_data"
+    assert all(state in {"ok", "firing", "no_data"} for _, state in states)

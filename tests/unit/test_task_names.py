@@ -9,7 +9,8 @@ from workers.app import create_app
 def test_task_names_are_frozen():
     app = create_app(Settings())
     assert sorted(name for name in app.tasks if name.startswith("manna.")) == [
-        "manna.bench.naive_categorize", "manna.bench.noop", "manna.categorize_chunk", "manna.submit_batch"]
+        "manna.bench.naive_categorize", "manna.bench.noop", "manna.categorize_chunk", "manna.evaluate_alerts",
+        "manna.submit_batch"]
 
 
 def test_routes_and_non_optional_settings():
@@ -22,6 +23,8 @@ def test_routes_and_non_optional_settings():
     assert conf["worker_prefetch_multiplier"] == 1 and conf["task_ignore_result"]
     assert conf["broker_transport_options"]["visibility_timeout"] > 90 + 30
     assert conf["worker_send_task_events"] and conf["worker_max_memory_per_child"] > 0
+    assert conf["beat_schedule"]["evaluate-alerts"]["task"] == "manna.evaluate_alerts"
+    assert conf["task_routes"]["manna.evaluate_alerts"] == {"queue": "ingest"}  # served by every pipeline worker
 
 
 def test_pickle_is_refused_by_configuration():

@@ -1,0 +1,75 @@
+"""Alert rules: one configuration, evaluated by the beat task's code, and the same rules for Prometheus."""
+
+import re
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from prometheus_client import CollectorRegistry, generate_latest
+
+from api.prometheus import PipelineCollector
+from cli.main import main
+from db.alerts import alert_states
+from db.engine import session_scope
+from db.models import AlertEvent, FailedTask, TaskMetric
+from pipeline.alerts import load_alerts
+from tasks.alerts import evaluate
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES_FILE = ROOT / "deploy" / "prometheus" / "alerts.yml"
+
+
+def test_the_seeds_thresholds_are_the_rules():
+    rules = {r.name: r for r in load_alerts().rules}
+    assert (rules["transaction_latency_p95_high"].threshold, rules["transaction_latency_p95_high"].fires_above) == (
+        300, True)
+    assert (rules["corrected_label_accuracy_low"].threshold, rules["corrected_label_accuracy_low"].fires_above) == (
+        0.92, False)
+    assert (rules["cache_hit_rate_low"].threshold, rules["cache_hit_rate_low"].fires_above) == (0.5, False)
+    assert (rules["error_rate_high"].threshold, rules["error_rate_high"].fires_above) == (0.05, True)
+    assert rules["cache_hit_rate_low"].state(0.49) == "firing" and rules["cache_hit_rate_low"].state(0.5) == "ok"
+    assert rules["error_rate_high"].state(None) == "no_data"
+
+
+def test_the_prometheus_rules_file_is_generated_from_the_same_config():
+    generated = CliRunner().invoke(main, ["alerts", "prometheus"]).output
+    assert RULES_FILE.read_text() == generated, "run: manna alerts prometheus > deploy/prometheus/alerts.yml"
+    document = yaml.safe_load(generated)
+    assert [r["alert"] for r in document["groups"][0]["rules"]] == [r.name for r in load_alerts().rules]
+
+
+def test_every_metric_the_prometheus_rules_read_is_exported(sqlite_settings):
+    with session_scope(sqlite_settings.effective_database_url) as session:
+        _chunk(session, 0, total_ms=50.0, cache_hits=10)
+        session.add(FailedTask(task_id="f", task_name="manna.categorize_chunk", kwargs={}, error="x", retries=3))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PipelineCollector(sqlite_settings, lambda: {"ingest": 0}))
+    exported = set(re.findall(r"^(manna_\w+?)(?:\{| )", generate_latest(registry).decode(), flags=re.M))
+    read = set(re.findall(r"\bmanna_\w+", RULES_FILE.read_text()))
+    # Waits for user corrections (the feedback loop); the rule has no data until then.
+    assert read - exported == {"manna_corrected_label_accuracy"}, read - exported
+
+
+def _chunk(session, n: int, total_ms: float, cache_hits: int) -> None:
+    session.add(TaskMetric(task_id=f"t{n}", task_name="manna.categorize_chunk", job_id="j", variant="A",
+                           model_version="m", rows=100, cache_hits=cache_hits, total_ms=total_ms, queue_wait_ms=5.0))
+
+
+def test_state_changes_are_recorded_once_each(sqlite_settings):
+    url, config = sqlite_settings.effective_database_url, load_alerts()
+    with session_scope(url) as session:
+        assert evaluate(session, config)["transaction_latency_p95_high"] == "no_data"
+    with session_scope(url) as session:
+        for n in range(10):
+            _chunk(session, n, total_ms=800.0, cache_hits=10)
+        session.add(FailedTask(task_id="f", task_name="manna.categorize_chunk", kwargs={}, error="x", retries=3))
+    with session_scope(url) as session:
+        states = evaluate(session, config)
+    assert states == {"transaction_latency_p95_high": "firing", "corrected_label_accuracy_low": "no_data",
+                      "cache_hit_rate_low": "firing", "error_rate_high": "firing"}
+    with session_scope(url) as session:
+        evaluate(session, config)  # the same figures again: no new event
+        events = [(e.name, e.from_state, e.to_state) for e in session.query(AlertEvent).order_by(AlertEvent.id)]
+        assert {s.name: s.state for s in alert_states(session)} == states
+    assert events[4:] == [("transaction_latency_p95_high", "no_data", "firing"),
+                          ("cache_hit_rate_low", "no_data", "firing"), ("error_rate_high", "no_data", "firing")]
