@@ -292,6 +292,33 @@ def api(host: str, port: int) -> None:
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
+@main.command()
+@click.option("--watch", is_flag=True, help="Refresh until Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True, help="Seconds.")
+@click.option("--json", "as_json", is_flag=True, help="One snapshot as JSON (for scripts).")
+def status(watch: bool, interval: float, as_json: bool) -> None:
+    """Queues, workers, jobs in flight, last hour's throughput, P95 and cache hits per variant, alerts."""
+    from rich.live import Live
+
+    from cli.status import render, snapshot
+
+    settings = get_settings()
+    if as_json:
+        click.echo(json.dumps(snapshot(settings), indent=2, default=str))
+        return
+    out = Console()
+    if not watch:
+        out.print(render(snapshot(settings)))
+        return
+    with Live(render(snapshot(settings)), console=out, refresh_per_second=4) as live:
+        try:
+            while True:
+                time.sleep(interval)
+                live.update(render(snapshot(settings)))
+        except KeyboardInterrupt:
+            pass
+
+
 @main.group()
 def alerts() -> None:
     """Alert rules (pipeline/data/alerts.yaml): their state, and the same rules for Prometheus."""

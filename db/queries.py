@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import FailedTask, Label, RejectedTransaction, TaskMetric, TransactionRow
+from db.models import FailedTask, Job, Label, RejectedTransaction, TaskMetric, TransactionRow
 
 CHUNK_TASK = "manna.categorize_chunk"
 # What monitoring reads of each chunk task (the rows that carry labels).
@@ -85,3 +85,11 @@ def rejected_count(session: Session, *, since: dt.datetime | None = None) -> int
     if since is not None:
         query = query.where(RejectedTransaction.created_at >= since)
     return int(session.scalar(query) or 0)
+
+
+def running_jobs(session: Session, limit: int = 5) -> tuple[int, list[dict[str, Any]]]:
+    """(jobs still running, the most recently updated of them with their counts)."""
+    total = int(session.scalar(select(func.count()).select_from(Job).where(Job.status == "running")) or 0)
+    query = (select(Job.job_id, Job.source, Job.received, Job.accepted, Job.labeled, Job.chunks_done, Job.chunks_total,
+                    Job.updated_at).where(Job.status == "running").order_by(Job.updated_at.desc()).limit(limit))
+    return total, [dict(row._mapping) for row in session.execute(query)]

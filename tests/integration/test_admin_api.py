@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from db.engine import session_scope
-from db.registry import set_candidate, set_split
+from db.registry import load_experiment, set_candidate, set_split
 from pipeline.generate import Generator
 from pipeline.settings import use_settings
 from tasks.runtime import reset_runtime
@@ -151,6 +151,8 @@ def test_schemathesis_finds_no_server_error_in_manna_api(stack_settings, trained
     """`manna api` served by uvicorn, fuzzed from its own OpenAPI spec by the schemathesis CLI."""
     port = _free_port()
     env = {**stack_env(stack_settings), "MANNA_ADMIN_TOKEN": TOKEN.get_secret_value()}
+    with session_scope(stack_settings.effective_database_url) as session:
+        before = load_experiment(session)
     with (tmp_path / "api.log").open("wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "cli", "api", "--port", str(port)], cwd=ROOT, env=env,
                                   stdout=log, stderr=subprocess.STDOUT)
@@ -169,6 +171,9 @@ def test_schemathesis_finds_no_server_error_in_manna_api(stack_settings, trained
     finally:
         server.terminate()
         server.wait(timeout=30)
+        with session_scope(stack_settings.effective_database_url) as session:  # the fuzzer flips the A/B switch
+            set_candidate(session, before.candidate_version, before.candidate_percent)
+            set_split(session, enabled=before.enabled, percent=before.candidate_percent)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert "Selected: 8/9" in run.stdout and "Tested: 8" in run.stdout, run.stdout[-3000:]
     assert "Internal Server Error" not in (tmp_path / "api.log").read_text()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 import uuid
 
@@ -15,7 +17,7 @@ from db.models import FailedTask, Label
 from db.registry import load_experiment, set_candidate
 from pipeline.generate import Generator
 from pipeline.variant import assign_variant
-from tests.integration.conftest import wait_for_job
+from tests.integration.conftest import ROOT, stack_env, wait_for_job
 from workers.client import submit_rows
 
 
@@ -107,3 +109,19 @@ def test_the_alert_task_runs_on_the_worker_and_records_each_rules_state(worker, 
     assert {name for name, _ in states} == {rule.name for rule in load_alerts().rules}
     assert dict(states)["corrected_label_accuracy_low"] == "no_data"
     assert all(state in {"ok", "firing", "no_data"} for _, state in states)
+
+
+def test_manna_status_shows_queues_workers_and_the_last_hour(worker, producer, stack_settings):
+    job_id = f"status-{uuid.uuid4().hex[:8]}"
+    submit_rows(producer, Generator(97).rows(1_000, id_prefix=f"{job_id}-"), job_id=job_id, source="status")
+    wait_for_job(stack_settings.effective_database_url, job_id, expected_received=1_000)
+    done = subprocess.run([sys.executable, "-m", "cli", "status", "--json"], cwd=ROOT, env=stack_env(stack_settings),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data["queues"]) >= {"ingest", "categorize", "unacked"}
+    assert any(name.startswith("test-") for name in data["workers"])
+    assert data["last_hour"]["transactions"] >= 1_000 and data["per_variant"][0]["variant"] in {"A", "B"}
+    table = subprocess.run([sys.executable, "-m", "cli", "status"], cwd=ROOT, env=stack_env(stack_settings),
+                           capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0 and "last hour per variant" in table.stdout
