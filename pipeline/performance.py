@@ -9,14 +9,13 @@ import numpy as np
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Totals, cache hit rate, task and per-transaction milliseconds (avg/P95/P99), throughput."""
+    """Totals, cache hit rate, task and per-transaction milliseconds (avg/P95/P99), throughput while busy."""
     transactions = sum(r["rows"] for r in rows)
     task_ms = np.array([r["total_ms"] for r in rows], dtype=float)
     # A transaction waits for its chunk: queue wait plus the chunk's run, for every row of it.
     latency_ms = np.array([(r["queue_wait_ms"] or 0.0) + r["total_ms"] for r in rows], dtype=float)
     weights = np.array([r["rows"] for r in rows], dtype=float)
-    span = (rows[-1]["created_at"] - rows[0]["created_at"]).total_seconds() if len(rows) > 1 else 0.0
-    busy_seconds = max(span, float(task_ms.sum()) / 1000.0) if rows else 0.0
+    busy_seconds = _busy_seconds(rows)
     return {
         "tasks": len(rows),
         "transactions": transactions,
@@ -38,6 +37,26 @@ def by_variant(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault((row["variant"] or "A", row["model_version"] or "none"), []).append(row)
     return [{"variant": variant, "model_version": version, **summarize(group)}
             for (variant, version), group in sorted(groups.items())]
+
+
+def _busy_seconds(rows: Sequence[dict[str, Any]]) -> float:
+    """Wall time during which at least one chunk was running: idle gaps between jobs do not count.
+
+    A chunk ran from ``total_ms`` before its metrics row was written until that moment.
+    """
+    if not rows:
+        return 0.0
+    ends = np.array([r["created_at"].timestamp() for r in rows])
+    starts = ends - np.array([r["total_ms"] for r in rows], dtype=float) / 1000.0
+    order = np.argsort(starts)
+    busy, current_start, current_end = 0.0, starts[order[0]], ends[order[0]]
+    for start, end in zip(starts[order[1:]], ends[order[1:]], strict=True):
+        if start > current_end:  # a gap: close the busy stretch
+            busy += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    return float(busy + current_end - current_start)
 
 
 def _stats(values: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float | None]:
