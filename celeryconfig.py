@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from pipeline.settings import Settings, get_settings
 
@@ -49,7 +49,9 @@ def build(settings: Settings) -> dict[str, Any]:
         "worker_max_memory_per_child": settings.worker_max_memory_per_child_kb,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
-        "task_queues": [Queue(name) for name in QUEUES],
+        # Each queue on its own direct exchange and key: by default Celery binds every queue to the
+        # default queue's exchange and key, so a message published there by hand reached all of them.
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         "task_default_queue": "categorize",
         "task_create_missing_queues": True,
         "task_routes": {"manna.submit_batch": {"queue": "ingest"},
@@ -59,6 +61,7 @@ def build(settings: Settings) -> dict[str, Any]:
                         "manna.evaluate_alerts": {"queue": "ingest"}},
         "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0,
                                               "options": {"expires": 60}}},  # a late run is stale
+        "worker_consumer": "workers.consumer:Consumer",  # refused messages also land in failed_tasks
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }

@@ -484,6 +484,12 @@ def failed_redrive(ids: tuple[int, ...], everything: bool) -> None:
         missing = set(ids) - {f.id for f in pending}
         if missing:
             raise click.UsageError(f"not pending: {', '.join(map(str, sorted(missing)))} (see manna failed list --all)")
+        refused = [f.id for f in pending if not f.task_name.startswith("manna.")]
+        if refused and not everything:
+            raise click.UsageError(f"refused messages cannot be re-driven: {', '.join(map(str, refused))}")
+        if refused:
+            console.print(f"skipped {len(refused)} refused message(s): they cannot be re-driven")
+        pending = [f for f in pending if f.task_name.startswith("manna.")]
         for failure in pending:
             # The same task id: a chunk that did commit before it failed counts once, as always.
             app.send_task(failure.task_name, kwargs=failure.kwargs, task_id=failure.task_id)

@@ -10,6 +10,10 @@ import uuid
 from pathlib import Path
 
 from kombu import Connection, Exchange, Producer
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import FailedTask
 
 
 class _Payload:
@@ -41,6 +45,22 @@ def test_worker_refuses_a_pickled_task_message(worker, stack_settings, tmp_path)
     assert refused, "the worker did not report refusing the pickled message"
     time.sleep(1.0)
     assert not marker.exists()
+    with session_scope(stack_settings.effective_database_url) as session:  # refused, and not silently
+        (failure,) = session.scalars(select(FailedTask).where(FailedTask.task_id == task_id)).all()
+    assert failure.task_name == "refused:invalid_task" and "ContentDisallowed" in failure.error
+    assert failure.kwargs["content_type"] == "application/x-python-serialize"
+
+
+def test_a_message_for_an_unknown_task_is_recorded_not_dropped(worker, producer, stack_settings):
+    task_id = f"unknown-{uuid.uuid4().hex[:8]}"
+    producer.send_task("manna.no_such_task", kwargs={"x": 1}, queue="ingest", task_id=task_id)
+    deadline, failures = time.monotonic() + 30, []
+    while not failures and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with session_scope(stack_settings.effective_database_url) as session:
+            failures = session.scalars(select(FailedTask).where(FailedTask.task_id == task_id)).all()
+    (failure,) = failures
+    assert failure.task_name == "refused:unknown_task" and failure.kwargs["task"] == "manna.no_such_task"
 
 
 def test_urls_with_credentials_work_and_no_secret_reaches_the_worker_log(stack_settings, trained_model,

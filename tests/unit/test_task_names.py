@@ -23,6 +23,9 @@ def test_routes_and_non_optional_settings():
     assert conf["worker_prefetch_multiplier"] == 1 and conf["task_ignore_result"]
     assert conf["broker_transport_options"]["visibility_timeout"] > 90 + 30
     assert conf["worker_send_task_events"] and conf["worker_max_memory_per_child"] > 0
+    # Each queue on its own exchange and key: a message for one queue can never reach another.
+    assert all((q.exchange.name, q.routing_key) == (q.name, q.name) for q in conf["task_queues"])
+    assert conf["worker_consumer"] == "workers.consumer:Consumer"
     assert conf["beat_schedule"]["evaluate-alerts"]["task"] == "manna.evaluate_alerts"
     assert conf["task_routes"]["manna.evaluate_alerts"] == {"queue": "ingest"}  # served by every pipeline worker
 
