@@ -59,8 +59,7 @@ def build(settings: Settings) -> dict[str, Any]:
                         "manna.bench.*": {"queue": "bench"},
                         # Once a minute and light: the ingest queue's workers take it.
                         "manna.evaluate_alerts": {"queue": "ingest"}},
-        "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0,
-                                              "options": {"expires": 60}}},  # a late run is stale
+        "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0}},
         "worker_consumer": "workers.consumer:Consumer",  # refused messages also land in failed_tasks
         "worker_hijack_root_logger": False,
         "timezone": "UTC",

@@ -86,14 +86,19 @@ def _health_router(settings: Settings) -> APIRouter:
 
     @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
     def healthz(response: Response) -> Health:
-        """Broker, database, cache and model, each checked now. 503 when any but the cache is down."""
+        """Broker, database, cache and model, each checked now.
+
+        503 when the broker, the database or a registered model is down. A cache outage, or no
+        model registered yet (rules and the fallback label only), is ``degraded``.
+        """
         checks = {"broker": _check(lambda: _broker_ok(settings)),
                   "database": _check(lambda: _database_ok(settings)),
                   "cache": _check(lambda: redis.Redis.from_url(settings.cache_url, socket_timeout=1).ping()
                                   if settings.cache_url else True),
-                  "model": _check(lambda: runtime().categorizer(runtime().experiment().active_version).model)}
-        essential_ok = all(checks[name] == "ok" for name in ("broker", "database", "model"))
-        status = ("ok" if checks["cache"] == "ok" else "degraded") if essential_ok else "down"
+                  "model": _model_check()}
+        essential_ok = all(checks[name] == "ok" for name in ("broker", "database")) and checks["model"] in {
+            "ok", "none"}
+        status = ("ok" if checks["cache"] == checks["model"] == "ok" else "degraded") if essential_ok else "down"
         if not essential_ok:
             response.status_code = 503
         return Health(status=status, checks=checks)
@@ -206,6 +211,18 @@ def _ab_state(experiment: Any) -> ABTestState:
                        active_version=experiment.active_version, candidate_version=experiment.candidate_version)
 
 
+def _model_check() -> str:
+    """``ok`` when the active model loads and verifies; ``none`` when none is registered (rules only)."""
+    try:
+        rt = runtime()
+        version = rt.experiment().active_version
+        if version is None:
+            return "none"
+        return "ok" if rt.categorizer(version).model is not None else "down"
+    except Exception as err:
+        return f"down: {type(err).__name__}"
+
+
 def _check(probe: Any) -> str:
     try:
         return "ok" if probe() else "down"
@@ -233,4 +250,7 @@ def _queue_depths(settings: Settings) -> dict[str, int]:
     client = _broker_client(settings)
     if client is None:
         return {}
-    return {queue: int(client.llen(queue)) for queue in QUEUES}
+    try:
+        return {queue: int(client.llen(queue)) for queue in QUEUES}
+    except redis.RedisError:  # the broker is down: the other metrics still matter most now
+        return {}

@@ -56,11 +56,14 @@ class BenchmarkRuns:
         return {"id": run_id, "status": "failed", "result": None, "log_tail": tail}
 
     def _environment(self) -> dict[str, str]:
-        """The API's own settings, so the benchmark measures the stack the API serves."""
-        s = self.settings
+        """Every setting of the API's own (limits, retries, URLs), so the benchmark runs as the stack does.
+
+        The credentials of the operations surfaces are not passed on: the benchmark needs neither.
+        """
         env = {k: v for k, v in os.environ.items() if not k.startswith("MANNA_")}
-        env.update({"MANNA_BROKER_URL": s.effective_broker_url, "MANNA_DATABASE_URL": s.effective_database_url,
-                    "MANNA_DATA_DIR": str(s.data_dir), "MANNA_MODEL_DIR": str(s.effective_model_dir)})
-        if s.cache_url:
-            env["MANNA_CACHE_URL"] = s.cache_url
+        for name, value in self.settings.model_dump(exclude={"admin_token", "flower_password"}).items():
+            if value is not None:
+                env[f"MANNA_{name.upper()}"] = str(value)
+        env["MANNA_DATABASE_URL"] = self.settings.effective_database_url
+        env["MANNA_MODEL_DIR"] = str(self.settings.effective_model_dir)
         return env

@@ -2,8 +2,9 @@
 
 The workers already record every chunk in ``task_metrics``, so the API tails that table: each
 scrape reads only the rows added since the last one, and adds them to cumulative counters and
-histograms kept in this process. A restart of the API starts the counters again from the whole
-table, which Prometheus treats as a counter reset.
+histograms kept in this process. A restart of the API counts the whole table again, so the
+counters continue from their true totals. Ids are handed out at insert, not at commit, so each
+scrape also looks back over the last rows (``LOOKBACK``) and adds those it has not seen.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pipeline.settings import Settings
 TASK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0, 600.0)
 WINDOW = dt.timedelta(hours=1)
+# A metrics row commits at most a hard time limit after its id was handed out: far fewer ids than this.
+LOOKBACK = 10_000
 
 
 class _Histogram:
@@ -71,21 +74,19 @@ class PipelineCollector(Collector):
         self.queue_depths = queue_depths
         self.variants: dict[str, _Variant] = {}
         self.last_id = 0
+        self.counted: set[int] = set()  # ids within LOOKBACK of last_id that are already counted
         self.lock = threading.Lock()
 
     def collect(self) -> Iterator[Any]:
         with self.lock, session_scope(self.url) as session:
-            while rows := chunk_metrics(session, after_id=self.last_id, limit=50_000):
-                for row in rows:
-                    self.variants.setdefault(row["variant"] or "A", _Variant()).add(row)
-                self.last_id = rows[-1]["id"]
+            self._count_new_rows(session)
             since = dt.datetime.now(dt.UTC) - WINDOW
             recent = chunk_metrics(session, since=since)
             failures, failures_recent = failure_counts(session), failure_counts(session, since=since)
             rejected = rejected_count(session)
         yield from self._counters()
         yield from self._histograms()
-        yield from self._last_hour(recent, sum(failures_recent.values()))
+        yield from self._last_hour(recent, sum(n for task, n in failures_recent.items() if task.startswith("manna.")))
         failed = CounterMetricFamily("manna_failed_tasks", "Task runs recorded in failed_tasks.", labels=["task"])
         for task, count in sorted(failures.items()):
             failed.add_metric([task], count)
@@ -95,6 +96,17 @@ class PipelineCollector(Collector):
         for queue, count in sorted(self.queue_depths().items()):
             depth.add_metric([queue], count)
         yield depth
+
+    def _count_new_rows(self, session: Any) -> None:
+        after = max(0, self.last_id - LOOKBACK)
+        while rows := chunk_metrics(session, after_id=after, limit=50_000):
+            for row in rows:
+                if row["id"] not in self.counted:
+                    self.variants.setdefault(row["variant"] or "A", _Variant()).add(row)
+                    self.counted.add(row["id"])
+            after = rows[-1]["id"]
+            self.last_id = max(self.last_id, after)
+        self.counted = {i for i in self.counted if i > self.last_id - LOOKBACK}
 
     def _counters(self) -> Iterator[Any]:
         specs = [("manna_tasks", "Chunk tasks committed.", "tasks"),

@@ -250,6 +250,8 @@ def flower(address: str, port: int, state_db: Path | None) -> None:
     if settings.flower_password is None or not settings.flower_password.get_secret_value():
         raise click.UsageError("set MANNA_FLOWER_PASSWORD (user: MANNA_FLOWER_USER, default admin); "
                                "Flower never runs without credentials")
+    if "," in settings.flower_password.get_secret_value():
+        raise click.UsageError("MANNA_FLOWER_PASSWORD must not contain ',' (Flower splits credentials on it)")
     # Through the environment, not argv: a password on the command line shows in `ps`.
     credentials = f"{settings.flower_user}:{settings.flower_password.get_secret_value()}"
     command = [sys.executable, "-m", "celery", "-A", "workers.app", "flower", f"--address={address}",

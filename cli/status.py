@@ -15,7 +15,7 @@ def snapshot(settings: Settings) -> dict[str, Any]:
     """Queues, workers, jobs in flight, the last hour per variant, pending failures, alerts."""
     from db.alerts import alert_states
     from db.engine import session_scope
-    from db.failures import pending_failures
+    from db.failures import pending_failure_count
     from db.queries import chunk_metrics, running_jobs
     from pipeline.performance import by_variant, summarize
 
@@ -23,7 +23,7 @@ def snapshot(settings: Settings) -> dict[str, Any]:
     with session_scope(settings.effective_database_url) as session:
         rows = chunk_metrics(session, since=since)
         jobs_running, jobs = running_jobs(session)
-        failures = len(pending_failures(session, limit=10_000))
+        failures = pending_failure_count(session)
         alerts = [(a.name, a.state) for a in alert_states(session)]
     return {"queues": _queues(settings), "workers": _workers(settings), "jobs_running": jobs_running, "jobs": jobs,
             "last_hour": summarize(rows), "per_variant": by_variant(rows), "failed_pending": failures,

@@ -71,6 +71,12 @@ def pending_failures(session: Session, *, include_redriven: bool = False, limit:
     return list(session.scalars(query))
 
 
+def pending_failure_count(session: Session) -> int:
+    """Pipeline task failures not re-driven yet (refused messages are not counted: they cannot be)."""
+    query = select(func.count()).where(FailedTask.redriven_at.is_(None), FailedTask.task_name.like("manna.%"))
+    return int(session.scalar(query) or 0)
+
+
 def mark_redriven(session: Session, ids: list[int]) -> None:
     """Record that these failures were sent again (a new failure gets a row of its own)."""
     session.execute(update(FailedTask).where(FailedTask.id.in_(ids)).values(redriven_at=func.now()))

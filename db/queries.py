@@ -63,16 +63,20 @@ def explain_label(session: Session, transaction_id: str, source: str | None = No
 
 def chunk_metrics(session: Session, *, since: dt.datetime | None = None, after_id: int = 0,
                   limit: int = 100_000) -> list[dict[str, Any]]:
-    """Chunk tasks' metric rows, oldest first: recorded since a time, or with an id above ``after_id``."""
-    query = (select(*(getattr(TaskMetric, c) for c in CHUNK_COLUMNS))
-             .where(TaskMetric.task_name == CHUNK_TASK, TaskMetric.id > after_id).order_by(TaskMetric.id).limit(limit))
+    """Chunk tasks' metric rows, oldest first: recorded since a time, or with an id above ``after_id``.
+
+    Over ``limit`` rows, a ``since`` query keeps the newest ones; an ``after_id`` query pages forward.
+    """
+    query = select(*(getattr(TaskMetric, c) for c in CHUNK_COLUMNS)).where(
+        TaskMetric.task_name == CHUNK_TASK, TaskMetric.id > after_id)
     if since is not None:
-        query = query.where(TaskMetric.created_at >= since)
-    return [dict(row._mapping) for row in session.execute(query)]
+        query = query.where(TaskMetric.created_at >= since).order_by(TaskMetric.id.desc()).limit(limit)
+        return [dict(row._mapping) for row in reversed(session.execute(query).all())]
+    return [dict(row._mapping) for row in session.execute(query.order_by(TaskMetric.id).limit(limit))]
 
 
 def failure_counts(session: Session, *, since: dt.datetime | None = None) -> dict[str, int]:
-    """Failed task runs per task name (all time, or since a time)."""
+    """Failed task runs per task name (all time, or since a time); ``refused:*`` rows are messages."""
     query = select(FailedTask.task_name, func.count()).group_by(FailedTask.task_name)
     if since is not None:
         query = query.where(FailedTask.failed_at >= since)

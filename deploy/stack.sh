@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole stack on one machine: a worker per queue, beat, Flower and the admin API.
+# The whole stack on one machine: an ingest worker, a categorize worker, beat, Flower and the admin API.
 #
 #   deploy/stack.sh up | down | status | logs [SERVICE] [-f]
 #
@@ -11,6 +11,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"  # services resolve relative paths (the default data dir .manna) from the project root
 BIN="${MANNA_BIN:-$ROOT/.venv/bin}"
 STACK_DIR="${MANNA_STACK_DIR:-${MANNA_DATA_DIR:-$ROOT/.manna}/stack}"
 CORES="$(nproc)"
@@ -28,7 +29,11 @@ command_of() {
 }
 
 pid_of() { cat "$STACK_DIR/$1.pid" 2>/dev/null || true; }
-running() { local pid; pid="$(pid_of "$1")"; [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
+# Alive and still ours: a pid file left over from before a reboot may name another process.
+running() {
+  local pid; pid="$(pid_of "$1")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && grep -qa -e "workers.app" -e "manna" "/proc/$pid/cmdline" 2>/dev/null
+}
 
 require() {
   local missing=()
@@ -85,7 +90,7 @@ wait_ready() {
 down() {
   for service in "${SERVICES[@]}"; do
     # The main process only: a Celery worker then finishes its running tasks (warm shutdown).
-    if running "$service"; then kill -TERM "$(pid_of "$service")"; fi
+    if running "$service"; then kill -TERM "$(pid_of "$service")" 2>/dev/null || true; fi
   done
   local deadline=$((SECONDS + 60))
   for service in "${SERVICES[@]}"; do

@@ -42,7 +42,7 @@ def by_variant(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def _busy_seconds(rows: Sequence[dict[str, Any]]) -> float:
     """Wall time during which at least one chunk was running: idle gaps between jobs do not count.
 
-    A chunk ran from ``total_ms`` before its metrics row was written until that moment.
+    A chunk ran for ``total_ms`` up to about ``created_at`` (its write transaction's start).
     """
     if not rows:
         return 0.0

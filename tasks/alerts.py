@@ -39,7 +39,7 @@ def alert_figures(session: Any, config: AlertConfig) -> dict[str, float | None]:
     """The figures the rules read, over the configured window of ``task_metrics`` and ``failed_tasks``."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=config.window_minutes)
     summary = summarize(chunk_metrics(session, since=since))
-    failed = sum(failure_counts(session, since=since).values())
+    failed = sum(n for name, n in failure_counts(session, since=since).items() if name.startswith("manna."))
     runs = summary["tasks"] + failed
     return {
         "transaction_latency_p95_ms": summary["transaction_ms"]["p95"],

@@ -124,8 +124,12 @@ def _redrive_after_hard_limit(task: Task, task_id: str, kwargs: dict[str, Any] |
     if earlier >= settings.task_max_retries:
         return False
     delay = min(settings.retry_backoff_max, 2**earlier)
-    task.app.send_task(task.name, kwargs=kwargs or {}, task_id=task_id, countdown=delay,
-                       headers={PUBLISHED_AT: time.time() + delay})
+    try:
+        task.app.send_task(task.name, kwargs=kwargs or {}, task_id=task_id, countdown=delay,
+                           headers={PUBLISHED_AT: time.time() + delay})
+    except Exception:  # broker unreachable: the failure is recorded pending instead
+        log.exception("task %s[%s] hit the hard time limit and could not be sent again", task.name, task_id)
+        return False
     log.warning("task %s[%s] hit the hard time limit: sent again in %d s (%d of %d)", task.name, task_id, delay,
                 earlier + 1, settings.task_max_retries)
     return True

@@ -73,3 +73,19 @@ def test_state_changes_are_recorded_once_each(sqlite_settings):
         assert {s.name: s.state for s in alert_states(session)} == states
     assert events[4:] == [("transaction_latency_p95_high", "no_data", "firing"),
                           ("cache_hit_rate_low", "no_data", "firing"), ("error_rate_high", "no_data", "firing")]
+
+
+def test_a_row_committed_late_with_a_lower_id_is_counted_once(sqlite_settings):
+    collector = PipelineCollector(sqlite_settings, dict)
+    url = sqlite_settings.effective_database_url
+    with session_scope(url) as session:
+        _chunk(session, 0, total_ms=50.0, cache_hits=0)
+        session.add(TaskMetric(id=10, task_id="t10", task_name="manna.categorize_chunk", job_id="j", variant="A",
+                               rows=100, total_ms=50.0))
+    list(collector.collect())
+    with session_scope(url) as session:  # id 5 was handed out before 10 but commits after the scrape
+        session.add(TaskMetric(id=5, task_id="t5", task_name="manna.categorize_chunk", job_id="j", variant="A",
+                               rows=100, total_ms=50.0))
+    list(collector.collect())
+    list(collector.collect())
+    assert collector.variants["A"].transactions == 300 and collector.variants["A"].tasks == 3
