@@ -58,8 +58,10 @@ def build(settings: Settings) -> dict[str, Any]:
                         "manna.categorize_chunk": {"queue": "categorize"},
                         "manna.bench.*": {"queue": "bench"},
                         # Once a minute and light: the ingest queue's workers take it.
-                        "manna.evaluate_alerts": {"queue": "ingest"}},
-        "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0}},
+                        "manna.evaluate_alerts": {"queue": "ingest"},
+                        "manna.recover_stalled_jobs": {"queue": "ingest"}},
+        "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0},
+                          "recover-stalled-jobs": {"task": "manna.recover_stalled_jobs", "schedule": 300.0}},
         "worker_consumer": "workers.consumer:Consumer",  # refused messages also land in failed_tasks
         "worker_hijack_root_logger": False,
         "timezone": "UTC",

@@ -6,6 +6,7 @@ the counts stay exact however often a message is delivered.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from db.bulk import insert_new, upsert_ignore
 from db.models import Job, JobBatch, JobChunk, Label, RejectedTransaction, TaskMetric, TransactionRow
 from pipeline.categorize import Decision
+from pipeline.chunks import chunk_task_id
 from pipeline.schema import Rejection, Transaction
 
 RAW_LIMIT = 65_536
@@ -233,3 +235,49 @@ def _rejection_row(r: Rejection, source: str, job_id: str, batch_key: str) -> di
         "detail": r.detail[:2000],
         "raw": raw,
     }
+
+
+def stalled_jobs(session: Session, idle_seconds: float) -> list[str]:
+    """Running jobs with no progress for ``idle_seconds``: a chunk message may have been lost."""
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=idle_seconds)
+    query = select(Job.job_id).where(Job.status == "running", Job.updated_at < cutoff).order_by(Job.updated_at)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class MissingChunk:
+    task_id: str
+    source: str
+    transactions: list[Transaction]
+
+
+def missing_chunks(session: Session, job_id: str) -> list[MissingChunk]:
+    """Every chunk of the job that never committed, with the unlabeled transactions to give it.
+
+    A chunk commits its labels and its ``job_chunks`` row together, so the rows of a batch that
+    have no label belong to its missing chunks. They are split evenly among those ids.
+    """
+    job = session.get(Job, job_id)
+    if job is None:
+        return []
+    done = set(session.scalars(select(JobChunk.task_id).where(JobChunk.job_id == job_id)))
+    found: list[MissingChunk] = []
+    for batch in session.scalars(select(JobBatch).where(JobBatch.job_id == job_id).order_by(JobBatch.batch_key)):
+        ids = [chunk_task_id(job.source, job_id, batch.batch_key, n) for n in range(batch.chunks)]
+        missing = [task_id for task_id in ids if task_id not in done]
+        if not missing:
+            continue
+        unlabeled = [_transaction(row) for row in session.scalars(
+            select(TransactionRow)
+            .outerjoin(Label, (Label.source == TransactionRow.source)
+                       & (Label.transaction_id == TransactionRow.transaction_id))
+            .where(TransactionRow.source == job.source, TransactionRow.batch_key == batch.batch_key,
+                   Label.transaction_id.is_(None))
+            .order_by(TransactionRow.transaction_id))]
+        found += [MissingChunk(task_id, job.source, unlabeled[n :: len(missing)]) for n, task_id in enumerate(missing)]
+    return found
+
+
+def _transaction(row: TransactionRow) -> Transaction:
+    return Transaction(row.transaction_id, row.description, row.amount, row.currency, row.date, row.account_id,
+                       row.mcc, row.counterparty)

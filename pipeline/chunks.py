@@ -35,6 +35,11 @@ def batch_key(source: str, transactions: Any) -> str:
 def plan_chunks(transactions: Sequence[Transaction], *, source: str, job_id: str, key: str, size: int) -> list[Chunk]:
     """Consecutive chunks of at most ``size`` rows, each with a deterministic task id."""
     return [
-        Chunk(str(uuid.uuid5(CHUNK_NAMESPACE, f"{source}/{job_id}/{key}/{n}")), transactions[start : start + size])
+        Chunk(chunk_task_id(source, job_id, key, n), transactions[start : start + size])
         for n, start in enumerate(range(0, len(transactions), size))
     ]
+
+
+def chunk_task_id(source: str, job_id: str, key: str, n: int) -> str:
+    """The task id of a message's ``n``-th chunk, always the same."""
+    return str(uuid.uuid5(CHUNK_NAMESPACE, f"{source}/{job_id}/{key}/{n}"))

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     worker_max_memory_per_child_kb: int = Field(600_000, ge=50_000)
     worker_prefetch_multiplier: int = Field(1, ge=1)
     publish_retry_seconds: float = Field(30.0, ge=0)
+    # A running job idle this long has lost a chunk message (a broker crash); None: visibility timeout
+    # plus the hard limit, after which every message a worker held has been delivered again.
+    stall_seconds: int | None = Field(None, ge=1)
     # Added to the hard limit and the longest retry delay to give the broker's visibility timeout.
     visibility_margin_seconds: int = Field(300, ge=1)
     callback_queue: str = "celery"
@@ -105,6 +108,11 @@ class Settings(BaseSettings):
     def retry_budget_seconds(self) -> int:
         """How long a task keeps retrying a transient fault (delays 1, 2, 4 … s, capped) before it fails."""
         return sum(min(2**attempt, self.retry_backoff_max) for attempt in range(self.task_max_retries))
+
+    @property
+    def effective_stall_seconds(self) -> int:
+        """How long a running job may go without progress before its missing chunks are sent again."""
+        return self.stall_seconds or self.visibility_timeout + self.task_time_limit
 
     @property
     def visibility_timeout(self) -> int:

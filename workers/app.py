@@ -14,7 +14,7 @@ from celery import Celery, signals
 import celeryconfig
 from pipeline.settings import Settings, get_settings, redact_url
 
-TASK_MODULES = ("tasks.ingest", "tasks.categorize", "tasks.bench", "tasks.alerts")
+TASK_MODULES = ("tasks.ingest", "tasks.categorize", "tasks.bench", "tasks.alerts", "tasks.recovery")
 log = logging.getLogger(__name__)
 
 

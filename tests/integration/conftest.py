@@ -101,17 +101,19 @@ def stack_env(settings: Settings) -> dict[str, str]:
         "MANNA_WORKER_MAX_MEMORY_PER_CHILD_KB": str(settings.worker_max_memory_per_child_kb),
         "PYTHONPATH": str(ROOT),
     })
+    if settings.stall_seconds is not None:
+        env["MANNA_STALL_SECONDS"] = str(settings.stall_seconds)
     return env
 
 
 class WorkerProcess:
     """``celery -A workers.app worker`` as a child process, with its log in a file."""
 
-    def __init__(self, settings: Settings, log_path: Path, concurrency: int = 2, *,
+    def __init__(self, settings: Settings, log_path: Path, concurrency: int = 2, *, queues: str = "ingest,categorize",
                  extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
         self.log = log_path.open("wb")
-        command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "ingest,categorize",
+        command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues,
                    "-c", str(concurrency), "-P", "prefork", "--loglevel", "INFO",
                    "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip", *extra_args]
         self.process = subprocess.Popen(command, cwd=ROOT, env={**stack_env(settings), **(extra_env or {})},

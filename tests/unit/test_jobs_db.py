@@ -54,3 +54,30 @@ def test_chunk_counted_once_and_job_finishes_once(sqlite_settings):
                         (1, 3, "finished", True)]
     with session_scope(url) as s:
         assert s.scalar(select(func.count()).select_from(Label)) == 5
+
+
+def test_the_chunks_a_lost_message_held_are_found_with_exactly_their_unlabeled_rows(sqlite_settings):
+    from db.jobs import missing_chunks, stalled_jobs
+    from pipeline.chunks import plan_chunks
+
+    fresh, _ = _record(sqlite_settings)  # 5 rows, chunk size 2 -> 3 chunks
+    url = sqlite_settings.effective_database_url
+    planned = plan_chunks(fresh, source="src", job_id="j1", key="k1", size=2)
+    with session_scope(url) as s:  # only the first chunk ever ran
+        commit_chunk(s, task_id=planned[0].task_id, job_id="j1", labels=[_label(t.id) for t in planned[0].transactions],
+                     metrics={"task_id": planned[0].task_id, "task_name": "t", "job_id": "j1"})
+    with session_scope(url) as s:
+        assert stalled_jobs(s, idle_seconds=3600) == [] and stalled_jobs(s, idle_seconds=-1) == ["j1"]
+        missing = missing_chunks(s, "j1")
+    assert [m.task_id for m in missing] == [planned[1].task_id, planned[2].task_id]
+    assert sorted(t.id for m in missing for t in m.transactions) == ["t2", "t3", "t4"]
+    outcomes = []
+    for chunk in missing:  # sent again: the job finishes with every row labeled once
+        with session_scope(url) as s:
+            _, progress = commit_chunk(s, task_id=chunk.task_id, job_id="j1",
+                                             labels=[_label(t.id) for t in chunk.transactions],
+                                             metrics={"task_id": chunk.task_id, "task_name": "t", "job_id": "j1"})
+        outcomes.append(progress.status)
+    assert outcomes == ["running", "finished"]
+    with session_scope(url) as s:
+        assert s.scalar(select(func.count()).select_from(Label)) == 5 and missing_chunks(s, "j1") == []
