@@ -31,6 +31,11 @@ def recover_stalled_jobs(self: MannaTask) -> dict[str, int]:
             self.publish("manna.categorize_chunk", queue="categorize", task_id=chunk.task_id, kwargs={
                 "job_id": job_id, "source": chunk.source, "force_variant": None,
                 "transactions": [t.to_message() for t in chunk.transactions]})
-        log.warning("job %s made no progress for %d s: sent %d missing chunk(s) again", job_id,
-                    runtime().settings.effective_stall_seconds, len(missing))
+        idle = runtime().settings.effective_stall_seconds
+        if missing:
+            log.warning("job %s made no progress for %d s: sent %d missing chunk(s) again", job_id, idle, len(missing))
+        else:
+            log.warning("job %s made no progress for %d s and every chunk it knows of committed: a message of it "
+                        "may be lost before it reached the database; its producer should send the job again",
+                        job_id, idle)
     return {"jobs": len(plans), "chunks": sum(len(missing) for missing in plans.values())}
