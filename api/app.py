@@ -31,15 +31,15 @@ from api.schemas import (
     Health,
     PerformanceMetrics,
 )
-from celeryconfig import QUEUES
 from db.engine import session_scope, transient_errors
-from db.queries import chunk_metrics, failure_counts, rejected_count
+from db.queries import chunk_metrics, failed_runs, rejected_count
 from db.registry import load_experiment, set_split
 from pipeline.performance import by_variant, summarize
 from pipeline.schema import validate_batch
 from pipeline.settings import Settings, get_settings, use_settings
 from pipeline.variant import assign_variant, version_for
 from tasks.runtime import reset_runtime, runtime
+from workers.broker import queue_depths
 
 MAX_CATEGORIZE = 100
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def _health_router(settings: Settings) -> APIRouter:
 
 def _metrics_router(settings: Settings) -> APIRouter:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(PipelineCollector(settings, lambda: _queue_depths(settings)))
+    registry.register(PipelineCollector(settings, lambda: queue_depths(settings.effective_broker_url)))
     router = APIRouter(dependencies=[_token_check(settings)])
 
     @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
@@ -130,7 +130,7 @@ def _ml_router(settings: Settings) -> APIRouter:
         since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=window_minutes)
         with session_scope(url) as session:
             rows = chunk_metrics(session, since=since)
-            failures = sum(failure_counts(session, since=since).values())
+            failures = failed_runs(session, since=since)
             rejected = rejected_count(session, since=since)
             experiment = load_experiment(session)
         return {"window_minutes": window_minutes, "overall": summarize(rows), "per_variant": by_variant(rows),
@@ -239,18 +239,3 @@ def _broker_ok(settings: Settings) -> bool:
 def _database_ok(settings: Settings) -> bool:
     with session_scope(settings.effective_database_url) as session:
         return session.execute(text("SELECT 1")).scalar() == 1
-
-
-def _broker_client(settings: Settings) -> redis.Redis | None:
-    url = settings.effective_broker_url
-    return redis.Redis.from_url(url, socket_timeout=1) if url.startswith(("redis://", "rediss://")) else None
-
-
-def _queue_depths(settings: Settings) -> dict[str, int]:
-    client = _broker_client(settings)
-    if client is None:
-        return {}
-    try:
-        return {queue: int(client.llen(queue)) for queue in QUEUES}
-    except redis.RedisError:  # the broker is down: the other metrics still matter most now
-        return {}

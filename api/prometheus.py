@@ -19,8 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from db.engine import session_scope
-from db.queries import chunk_metrics, failure_counts, rejected_count
-from pipeline.performance import summarize
+from db.queries import chunk_metrics, failed_runs, failure_counts, rejected_count
+from pipeline.performance import error_rate, summarize
 from pipeline.settings import Settings
 
 TASK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
@@ -82,17 +82,18 @@ class PipelineCollector(Collector):
             self._count_new_rows(session)
             since = dt.datetime.now(dt.UTC) - WINDOW
             recent = chunk_metrics(session, since=since)
-            failures, failures_recent = failure_counts(session), failure_counts(session, since=since)
+            failures, failed_recently = failure_counts(session), failed_runs(session, since=since)
             rejected = rejected_count(session)
         yield from self._counters()
         yield from self._histograms()
-        yield from self._last_hour(recent, sum(n for task, n in failures_recent.items() if task.startswith("manna.")))
+        yield from self._last_hour(recent, failed_recently)
         failed = CounterMetricFamily("manna_failed_tasks", "Task runs recorded in failed_tasks.", labels=["task"])
         for task, count in sorted(failures.items()):
             failed.add_metric([task], count)
         yield failed
         yield CounterMetricFamily("manna_rejected_transactions", "Rows rejected with a reason.", value=rejected)
-        depth = GaugeMetricFamily("manna_queue_depth", "Messages waiting in each broker queue.", labels=["queue"])
+        depth = GaugeMetricFamily("manna_queue_depth", "Messages waiting in each broker queue; 'unacked': held by "
+                                  "workers.", labels=["queue"])
         for queue, count in sorted(self.queue_depths().items()):
             depth.add_metric([queue], count)
         yield depth
@@ -133,10 +134,9 @@ class PipelineCollector(Collector):
 
     def _last_hour(self, recent: list[dict[str, Any]], failures: int) -> Iterator[Any]:
         summary = summarize(recent)
-        runs = summary["tasks"] + failures
         gauges = [("manna_cache_hit_ratio_1h", "Cache hits over transactions, last hour.", summary["cache_hit_rate"]),
                   ("manna_error_ratio_1h", "Failed task runs over all chunk task runs, last hour.",
-                   failures / runs if runs else None),
+                   error_rate(summary["tasks"], failures)),
                   ("manna_throughput_tps_1h", "Transactions per second while busy, last hour.",
                    summary["throughput_tps"]),
                   ("manna_transaction_latency_p95_seconds_1h", "P95 of transaction latency, last hour.",

@@ -344,7 +344,7 @@ def alerts_status() -> None:
         colour = {"firing": "red", "ok": "green"}.get(state, "yellow")
         table.add_row(name, f"[{colour}]{state}[/{colour}]", "-" if value is None else f"{value:.4g}",
                       f"{threshold:g}", str(changed)[:19], str(checked)[:19])
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    _print_table(table)
 
 
 @alerts.command("prometheus")
@@ -381,8 +381,7 @@ def models_list() -> None:
         table.add_row(version, status, serves, str(created)[:19], f"{summary.get('rows', 0):,}",
                       str(summary.get("categories", "")), str(metrics.get("held_out_merchant_accuracy", "")),
                       str(metrics.get("held_out_merchant_ece", "")))
-    # Piped output keeps whole cells: a table is no use to grep once its ids are cut.
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    _print_table(table)
 
 
 @models.command("register")
@@ -462,7 +461,7 @@ def failed_list(include_redriven: bool, limit: int) -> None:
         table.add_column(column)
     for fid, name, task_id, at, retries, redriven, error in rows:
         table.add_row(str(fid), name, task_id, str(at)[:19], str(retries), str(redriven or "")[:19], error[:120])
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    _print_table(table)
 
 
 @failed.command("redrive")
@@ -471,7 +470,7 @@ def failed_list(include_redriven: bool, limit: int) -> None:
 def failed_redrive(ids: tuple[int, ...], everything: bool) -> None:
     """Send failed tasks again with the same arguments and task id (labels and counts stay exact)."""
     from db.engine import session_scope
-    from db.failures import import_spool, mark_redriven, pending_failures
+    from db.failures import import_spool, is_refused, mark_redriven, pending_failures
     from workers.app import create_app
 
     if bool(ids) == everything:
@@ -486,12 +485,12 @@ def failed_redrive(ids: tuple[int, ...], everything: bool) -> None:
         missing = set(ids) - {f.id for f in pending}
         if missing:
             raise click.UsageError(f"not pending: {', '.join(map(str, sorted(missing)))} (see manna failed list --all)")
-        refused = [f.id for f in pending if not f.task_name.startswith("manna.")]
+        refused = [f.id for f in pending if is_refused(f.task_name)]
         if refused and not everything:
             raise click.UsageError(f"refused messages cannot be re-driven: {', '.join(map(str, refused))}")
         if refused:
             console.print(f"skipped {len(refused)} refused message(s): they cannot be re-driven")
-        pending = [f for f in pending if f.task_name.startswith("manna.")]
+        pending = [f for f in pending if not is_refused(f.task_name)]
         for failure in pending:
             # The same task id: a chunk that did commit before it failed counts once, as always.
             app.send_task(failure.task_name, kwargs=failure.kwargs, task_id=failure.task_id)
@@ -532,3 +531,8 @@ def _ensure_schema() -> None:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.effective_database_url)
+
+
+def _print_table(table: Table) -> None:
+    # Piped output keeps whole cells: a table is no use to grep once its ids are cut.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)

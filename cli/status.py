@@ -18,6 +18,7 @@ def snapshot(settings: Settings) -> dict[str, Any]:
     from db.failures import pending_failure_count
     from db.queries import chunk_metrics, running_jobs
     from pipeline.performance import by_variant, summarize
+    from workers.broker import queue_depths
 
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     with session_scope(settings.effective_database_url) as session:
@@ -25,7 +26,8 @@ def snapshot(settings: Settings) -> dict[str, Any]:
         jobs_running, jobs = running_jobs(session)
         failures = pending_failure_count(session)
         alerts = [(a.name, a.state) for a in alert_states(session)]
-    return {"queues": _queues(settings), "workers": _workers(settings), "jobs_running": jobs_running, "jobs": jobs,
+    return {"queues": queue_depths(settings.effective_broker_url), "workers": _workers(settings),
+            "jobs_running": jobs_running, "jobs": jobs,
             "last_hour": summarize(rows), "per_variant": by_variant(rows), "failed_pending": failures,
             "alerts": alerts}
 
@@ -57,21 +59,6 @@ def render(data: dict[str, Any]) -> Group:
         jobs.add_row(j["job_id"], j["source"], f"{j['received']:,}", f"{j['labeled']:,}",
                      f"{j['chunks_done']}/{j['chunks_total']}")
     return Group(head, variants, jobs)
-
-
-def _queues(settings: Settings) -> dict[str, int]:
-    import redis
-
-    from celeryconfig import QUEUES
-
-    url = settings.effective_broker_url
-    if not url.startswith(("redis://", "rediss://")):
-        return {}
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        return {**{queue: int(client.llen(queue)) for queue in QUEUES}, "unacked": int(client.hlen("unacked"))}
-    except redis.RedisError:
-        return {}
 
 
 def _workers(settings: Settings) -> list[str]:

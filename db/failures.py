@@ -15,6 +15,13 @@ from db.engine import session_scope
 from db.models import FailedTask
 
 log = logging.getLogger(__name__)
+# failed_tasks rows of messages that never ran (undecodable, malformed, unknown task): not re-drivable.
+REFUSED_PREFIX = "refused:"
+
+
+def is_refused(task_name: str) -> bool:
+    """True for a row that records a refused message rather than a failed task run."""
+    return task_name.startswith(REFUSED_PREFIX)
 
 
 def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: str,
@@ -45,7 +52,6 @@ def failure_count(database_url: str, task_id: str) -> int:
         return int(session.scalar(select(func.count()).where(FailedTask.task_id == task_id)) or 0)
 
 
-
 def import_spool(session: Session, spool: Path) -> int:
     """Move failures spooled while the database was down into ``failed_tasks``; returns how many."""
     if not spool.is_file():
@@ -73,7 +79,8 @@ def pending_failures(session: Session, *, include_redriven: bool = False, limit:
 
 def pending_failure_count(session: Session) -> int:
     """Pipeline task failures not re-driven yet (refused messages are not counted: they cannot be)."""
-    query = select(func.count()).where(FailedTask.redriven_at.is_(None), FailedTask.task_name.like("manna.%"))
+    query = select(func.count()).where(FailedTask.redriven_at.is_(None),
+                                       ~FailedTask.task_name.startswith(REFUSED_PREFIX))
     return int(session.scalar(query) or 0)
 
 

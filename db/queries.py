@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.failures import REFUSED_PREFIX
 from db.models import FailedTask, Job, Label, RejectedTransaction, TaskMetric, TransactionRow
 
 CHUNK_TASK = "manna.categorize_chunk"
@@ -81,6 +82,14 @@ def failure_counts(session: Session, *, since: dt.datetime | None = None) -> dic
     if since is not None:
         query = query.where(FailedTask.failed_at >= since)
     return {str(name): int(n) for name, n in session.execute(query)}
+
+
+def failed_runs(session: Session, *, since: dt.datetime | None = None) -> int:
+    """Failed task runs (all time, or since a time); refused messages never ran and are not counted."""
+    query = select(func.count()).select_from(FailedTask).where(~FailedTask.task_name.startswith(REFUSED_PREFIX))
+    if since is not None:
+        query = query.where(FailedTask.failed_at >= since)
+    return int(session.scalar(query) or 0)
 
 
 def rejected_count(session: Session, *, since: dt.datetime | None = None) -> int:

@@ -30,6 +30,12 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def error_rate(tasks: int, failed: int) -> float | None:
+    """Failed task runs over all task runs (committed chunks plus failures); None without any run."""
+    runs = tasks + failed
+    return failed / runs if runs else None
+
+
 def by_variant(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """``summarize`` for each (variant, model version) that served chunks."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}

@@ -104,10 +104,14 @@ class Settings(BaseSettings):
         """Where model artifacts live."""
         return self.model_dir or self.data_dir / "models"
 
+    def retry_delay(self, attempt: int) -> int:
+        """Seconds before retry number ``attempt`` (0-based): 1, 2, 4 … capped at the longest retry delay."""
+        return int(min(2**attempt, self.retry_backoff_max))
+
     @property
     def retry_budget_seconds(self) -> int:
-        """How long a task keeps retrying a transient fault (delays 1, 2, 4 … s, capped) before it fails."""
-        return sum(min(2**attempt, self.retry_backoff_max) for attempt in range(self.task_max_retries))
+        """How long a task keeps retrying a transient fault before it fails."""
+        return sum(self.retry_delay(attempt) for attempt in range(self.task_max_retries))
 
     @property
     def effective_stall_seconds(self) -> int:

@@ -9,9 +9,9 @@ from typing import Any
 from celery import shared_task
 
 from db.alerts import record_states
-from db.queries import chunk_metrics, failure_counts
+from db.queries import chunk_metrics, failed_runs
 from pipeline.alerts import AlertConfig, load_alerts
-from pipeline.performance import summarize
+from pipeline.performance import error_rate, summarize
 from tasks.base import MannaTask
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,10 @@ def alert_figures(session: Any, config: AlertConfig) -> dict[str, float | None]:
     """The figures the rules read, over the configured window of ``task_metrics`` and ``failed_tasks``."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=config.window_minutes)
     summary = summarize(chunk_metrics(session, since=since))
-    failed = sum(n for name, n in failure_counts(session, since=since).items() if name.startswith("manna."))
-    runs = summary["tasks"] + failed
     return {
         "transaction_latency_p95_ms": summary["transaction_ms"]["p95"],
         "cache_hit_rate": summary["cache_hit_rate"],
-        "error_rate": failed / runs if runs else None,
+        "error_rate": error_rate(summary["tasks"], failed_runs(session, since=since)),
         # User corrections arrive with the feedback loop (nightly retraining); until then: no data.
         "corrected_label_accuracy": None,
     }

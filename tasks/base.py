@@ -123,7 +123,7 @@ def _redrive_after_hard_limit(task: Task, task_id: str, kwargs: dict[str, Any] |
         return False
     if earlier >= settings.task_max_retries:
         return False
-    delay = min(settings.retry_backoff_max, 2**earlier)
+    delay = settings.retry_delay(earlier)
     try:
         task.app.send_task(task.name, kwargs=kwargs or {}, task_id=task_id, countdown=delay,
                            headers={PUBLISHED_AT: time.time() + delay})

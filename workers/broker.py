@@ -67,3 +67,16 @@ class Channel(kombu_redis.Channel):  # type: ignore[misc]
 
 class Transport(kombu_redis.Transport):  # type: ignore[misc]
     Channel = Channel
+
+
+def queue_depths(broker_url: str) -> dict[str, int]:
+    """Messages waiting in each queue, plus ``unacked`` (held by workers); empty if not Redis or down."""
+    from celeryconfig import QUEUES
+
+    if not broker_url.startswith(("redis://", "rediss://")):
+        return {}
+    client = redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return {**{queue: int(client.llen(queue)) for queue in QUEUES}, "unacked": int(client.hlen("unacked"))}
+    except redis.RedisError:  # a broker that is down has no depth to report; callers show that
+        return {}

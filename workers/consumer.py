@@ -15,10 +15,9 @@ from typing import Any
 from celery import signals
 from celery.worker.consumer import Consumer as CeleryConsumer
 
-from db.failures import record_failure
+from db.failures import REFUSED_PREFIX, record_failure
 from pipeline.settings import get_settings
 
-REFUSED_PREFIX = "refused:"
 _BODY_LIMIT = 2000
 
 

@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from cli.bench.stack import BenchError
+from cli.bench.stack import BenchError, free_port
 from pipeline.generate import Generator
 
 WARM_UP = 50
@@ -27,7 +26,7 @@ WARM_UP = 50
 
 def measure_api_latency(requests: int, seed: int) -> dict[str, Any]:
     """Start the API, send ``requests`` one-transaction requests, return percentiles in ms."""
-    token, port = secrets.token_urlsafe(24), _free_port()
+    token, port = secrets.token_urlsafe(24), free_port()
     env = {**os.environ, "MANNA_ADMIN_TOKEN": token}
     server = subprocess.Popen([sys.executable, "-m", "cli", "api", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -72,9 +71,3 @@ def _connect(port: int, server: subprocess.Popen[bytes], timeout: float = 60.0) 
             connection.close()
             time.sleep(0.2)
     raise BenchError("manna api did not answer within a minute")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -95,3 +95,12 @@ class WorkerPool:
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
             self.timeline.append((time.time(), sum(self.children_rss())))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

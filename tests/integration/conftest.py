@@ -18,6 +18,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from cli.bench.stack import free_port
 from db.engine import dispose_engines, session_scope
 from db.jobs import job_summary
 from db.migrate import upgrade
@@ -207,7 +208,7 @@ class ThrowawayRedis:
     """A redis-server of the test's own on a free port, which the test may stop, restart or stall."""
 
     def __init__(self, directory: Path, password: str | None = None, persistent: bool = False) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.directory = directory
         self.url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{self.port}/0"
         self.auth = ["--requirepass", password] if password else []
@@ -247,14 +248,6 @@ def throwaway_redis(tmp_path):
     server.stop()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class ThrowawayPostgres:
     """A PostgreSQL server of the test's own (initdb, a free port), which the test may crash and restart.
 
@@ -269,7 +262,7 @@ class ThrowawayPostgres:
 
         if self.BIN is None:
             raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
-        self.port = _free_port()
+        self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="manna-pg-"))
         self.user = "postgres" if os.geteuid() == 0 else None
         if self.user:

@@ -17,12 +17,13 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from cli.bench.stack import free_port
 from db.engine import session_scope
 from db.registry import load_experiment, set_candidate, set_split
 from pipeline.generate import Generator
 from pipeline.settings import use_settings
 from tasks.runtime import reset_runtime
-from tests.integration.conftest import REDIS_URL, ROOT, _free_port, stack_env, wait_for_job
+from tests.integration.conftest import REDIS_URL, ROOT, stack_env, wait_for_job
 from tests.integration.test_bench import BENCH_BROKER_DB, BENCH_CACHE_DB
 from workers.client import submit_rows
 
@@ -149,7 +150,7 @@ def test_a_benchmark_started_over_http_finishes_with_its_figures(stack_settings,
 
 def test_schemathesis_finds_no_server_error_in_manna_api(stack_settings, trained_model, worker, tmp_path):
     """`manna api` served by uvicorn, fuzzed from its own OpenAPI spec by the schemathesis CLI."""
-    port = _free_port()
+    port = free_port()
     env = {**stack_env(stack_settings), "MANNA_ADMIN_TOKEN": TOKEN.get_secret_value()}
     with session_scope(stack_settings.effective_database_url) as session:
         before = load_experiment(session)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import uuid
 
-from tests.integration.conftest import ROOT, ThrowawayRedis, _free_port, stack_env, wait_for_job
+from cli.bench.stack import free_port
+from tests.integration.conftest import ROOT, ThrowawayRedis, stack_env, wait_for_job
 
 
 def test_stack_up_runs_a_job_reports_status_and_goes_down(stack_settings, trained_model, tmp_path):
@@ -13,8 +14,8 @@ def test_stack_up_runs_a_job_reports_status_and_goes_down(stack_settings, traine
     broker.start()
     settings = stack_settings.model_copy(update={"broker_url": broker.url, "cache_url": None})
     env = {**stack_env(settings), "MANNA_FLOWER_PASSWORD": "fp", "MANNA_ADMIN_TOKEN": "tok",
-           "MANNA_STACK_DIR": str(tmp_path / "stack"), "MANNA_FLOWER_PORT": str(_free_port()),
-           "MANNA_API_PORT": str(_free_port()), "MANNA_BIN": str(ROOT / ".venv" / "bin")}
+           "MANNA_STACK_DIR": str(tmp_path / "stack"), "MANNA_FLOWER_PORT": str(free_port()),
+           "MANNA_API_PORT": str(free_port()), "MANNA_BIN": str(ROOT / ".venv" / "bin")}
 
     def stack(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(ROOT / "deploy" / "stack.sh"), *args], cwd=ROOT, env=env, capture_output=True,

@@ -16,8 +16,9 @@ import uuid
 
 import pytest
 
+from cli.bench.stack import free_port
 from pipeline.generate import Generator
-from tests.integration.conftest import ROOT, _free_port, stack_env, wait_for_job
+from tests.integration.conftest import ROOT, stack_env, wait_for_job
 from workers.client import submit_rows
 
 USER, PASSWORD = "ops", f"pw-{uuid.uuid4().hex[:10]}"
@@ -43,7 +44,7 @@ def _healthy(base: str) -> bool:
 @pytest.fixture(scope="module")
 def flower(stack_settings, worker, tmp_path_factory):
     """``manna flower`` on a free port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("flower") / "flower.log").open("wb")
     env = {**stack_env(stack_settings), "MANNA_FLOWER_USER": USER, "MANNA_FLOWER_PASSWORD": PASSWORD}
     process = subprocess.Popen([sys.executable, "-m", "cli", "flower", "--port", str(port)], cwd=ROOT, env=env,
