@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import AlertEvent, AlertState
-from pipeline.alerts import AlertRule
+from db.queries import chunk_metrics, failed_runs
+from pipeline.alerts import AlertConfig, AlertRule
+from pipeline.performance import error_rate, summarize
+
+log = logging.getLogger(__name__)
 
 
 def record_states(session: Session, evaluations: Sequence[tuple[AlertRule, float | None, str]]) -> list[AlertEvent]:
@@ -35,3 +41,28 @@ def record_states(session: Session, evaluations: Sequence[tuple[AlertRule, float
 def alert_states(session: Session) -> list[AlertState]:
     """Every rule's current state, by name."""
     return list(session.scalars(select(AlertState).order_by(AlertState.name)))
+
+
+def evaluate(session: Session, config: AlertConfig) -> dict[str, str]:
+    """Evaluate and record every rule in one transaction (the beat task's body)."""
+    figures = alert_figures(session, config)
+    evaluations = [(rule, figures.get(rule.figure), rule.state(figures.get(rule.figure))) for rule in config.rules]
+    for event in record_states(session, evaluations):
+        level = logging.WARNING if event.to_state == "firing" else logging.INFO
+        log.log(level, "alert %s: %s -> %s (value %s, threshold %s)", event.name, event.from_state,
+                event.to_state, event.value, event.threshold)
+    return {rule.name: state for rule, _, state in evaluations}
+
+
+def alert_figures(session: Session, config: AlertConfig) -> dict[str, float | None]:
+    """The figures the rules read, over the configured window of ``task_metrics`` and ``failed_tasks``."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=config.window_minutes)
+    summary = summarize(chunk_metrics(session, since=since))
+    return {
+        "transaction_latency_p95_ms": summary["transaction_ms"]["p95"],
+        "cache_hit_rate": summary["cache_hit_rate"],
+        "error_rate": error_rate(summary["tasks"], failed_runs(session, since=since)),
+        # User corrections arrive with the feedback loop (nightly retraining); until then: no data.
+        "corrected_label_accuracy": None,
+    }
+

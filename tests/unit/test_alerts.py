@@ -9,11 +9,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from api.prometheus import PipelineCollector
 from cli.main import main
-from db.alerts import alert_states
+from db.alerts import alert_states, evaluate
 from db.engine import session_scope
 from db.models import AlertEvent, FailedTask, TaskMetric
 from pipeline.alerts import load_alerts
-from tasks.alerts import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_FILE = ROOT / "deploy" / "prometheus" / "alerts.yml"
