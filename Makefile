@@ -20,7 +20,7 @@ demo: install
 
 lint: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy pipeline db
+	$(BIN)/mypy pipeline db services
 	$(BIN)/lint-imports
 
 test: lint

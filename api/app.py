@@ -38,7 +38,7 @@ from pipeline.performance import by_variant, summarize
 from pipeline.schema import validate_batch
 from pipeline.settings import Settings, get_settings, use_settings
 from pipeline.variant import assign_variant, version_for
-from tasks.runtime import reset_runtime, runtime
+from services.runtime import reset_runtime, runtime
 from workers.broker import queue_depths
 
 MAX_CATEGORIZE = 100

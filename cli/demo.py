@@ -23,7 +23,7 @@ def run_demo(count: int, seed: int, console: Console) -> None:
     from db.migrate import upgrade
     from db.registry import load_experiment
     from pipeline.generate import Generator
-    from tasks.training import train_default_model
+    from services.training import train_default_model
     from workers.app import create_app
     from workers.client import submit_rows
     from workers.embedded import embedded_worker

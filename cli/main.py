@@ -66,7 +66,7 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, rows: in
             raise click.UsageError(str(err)) from None
         click.echo(model.version)
         return
-    from tasks.training import train_default_model
+    from services.training import train_default_model
 
     _ensure_schema()
     version = train_default_model(get_settings(), rows=rows, seed=seed, activate=activate, progress=console.print)
@@ -392,7 +392,7 @@ def models_register(model_dir: Path, activate: bool) -> None:
     from pipeline.model import ArtifactError
     from pipeline.offline import DataFileError
     from pipeline.rules import RuleError
-    from tasks.training import register_model_dir
+    from services.training import register_model_dir
 
     _ensure_schema()
     try:

@@ -20,7 +20,7 @@ from db.engine import session_scope, transient_errors
 from db.failures import failure_count, record_failure
 from db.jobs import JobProgress, mark_callback_sent
 from pipeline.settings import get_settings
-from tasks.runtime import runtime
+from services.runtime import runtime
 
 log = logging.getLogger(__name__)
 PUBLISHED_AT = "manna_published_at"

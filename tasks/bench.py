@@ -16,8 +16,8 @@ from celery import shared_task
 from db.jobs import insert_one, label_row
 from pipeline.categorize import Categorizer
 from pipeline.schema import Transaction
+from services.runtime import runtime
 from tasks.base import MannaTask
-from tasks.runtime import runtime
 
 NOOP_COUNTER = "manna:bench:noop:{run}"
 _naive: dict[str | None, Categorizer] = {}

@@ -12,8 +12,8 @@ from db.jobs import commit_chunk, label_row
 from pipeline.categorize import ChunkReport
 from pipeline.schema import Transaction
 from pipeline.variant import assign_variant, parse_forced_variant, version_for
+from services.runtime import runtime
 from tasks.base import MannaTask
-from tasks.runtime import runtime
 
 
 @shared_task(bind=True, base=MannaTask, name="manna.categorize_chunk")

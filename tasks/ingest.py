@@ -10,8 +10,8 @@ from db.jobs import done_chunk_ids, finish_if_done, record_batch
 from pipeline.chunks import batch_key, plan_chunks
 from pipeline.schema import RowError, validate_batch
 from pipeline.variant import parse_forced_variant
+from services.runtime import runtime
 from tasks.base import InvalidPayload, MannaTask
-from tasks.runtime import runtime
 
 
 @shared_task(bind=True, base=MannaTask, name="manna.submit_batch", throws=(InvalidPayload,))

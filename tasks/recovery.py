@@ -14,8 +14,8 @@ import logging
 from celery import shared_task
 
 from db.jobs import missing_chunks, stalled_jobs
+from services.runtime import runtime
 from tasks.base import MannaTask
-from tasks.runtime import runtime
 
 log = logging.getLogger(__name__)
 

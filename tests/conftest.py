@@ -7,7 +7,7 @@ import pytest
 from db.engine import dispose_engines
 from db.migrate import upgrade
 from pipeline.settings import Settings, use_settings
-from tasks.runtime import reset_runtime
+from services.runtime import reset_runtime
 
 
 @pytest.fixture

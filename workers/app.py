@@ -32,7 +32,7 @@ app = create_app()
 
 @signals.worker_process_init.connect
 def _load_models_once_per_child(**_: Any) -> None:
-    from tasks.runtime import runtime
+    from services.runtime import runtime
 
     try:
         runtime().warm_up()

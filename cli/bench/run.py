@@ -184,7 +184,7 @@ def _prepare(settings: Settings, progress: Callable[[str], None]) -> None:
     from db.engine import session_scope
     from db.migrate import upgrade
     from db.registry import load_experiment
-    from tasks.training import train_default_model
+    from services.training import train_default_model
 
     upgrade(settings.effective_database_url)
     with session_scope(settings.effective_database_url) as session:

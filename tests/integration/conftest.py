@@ -23,7 +23,7 @@ from db.engine import dispose_engines, session_scope
 from db.jobs import job_summary
 from db.migrate import upgrade
 from pipeline.settings import Settings, use_settings
-from tasks.runtime import reset_runtime
+from services.runtime import reset_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = Settings(
@@ -79,7 +79,7 @@ def stack_settings(pg_url, redis_urls, tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained_model(stack_settings):
     """A small default model, registered and active."""
-    from tasks.training import train_default_model
+    from services.training import train_default_model
 
     return train_default_model(stack_settings, rows=6_000, seed=1, activate=True)
 

@@ -22,7 +22,7 @@ from db.engine import session_scope
 from db.registry import load_experiment, set_candidate, set_split
 from pipeline.generate import Generator
 from pipeline.settings import use_settings
-from tasks.runtime import reset_runtime
+from services.runtime import reset_runtime
 from tests.integration.conftest import REDIS_URL, ROOT, stack_env, wait_for_job
 from tests.integration.test_bench import BENCH_BROKER_DB, BENCH_CACHE_DB
 from workers.client import submit_rows

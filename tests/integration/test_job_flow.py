@@ -44,7 +44,7 @@ def test_job_finishes_by_counter_and_sends_its_callback_once(worker, producer, s
 
 
 def test_variants_follow_the_split_and_a_forced_variant_wins(worker, producer, stack_settings, trained_model):
-    from tasks.training import train_default_model
+    from services.training import train_default_model
 
     url = stack_settings.effective_database_url
     candidate = train_default_model(stack_settings, rows=3_000, seed=2, activate=False)

@@ -74,8 +74,8 @@ def test_a_registered_file_model_is_served_with_its_own_rules_and_metrics(own_ta
     from db.engine import session_scope
     from db.registry import get_model_version
     from pipeline.schema import Transaction
-    from tasks.runtime import runtime
-    from tasks.training import register_model_dir
+    from services.runtime import runtime
+    from services.training import register_model_dir
 
     base, test_rows = own_taxonomy
     version, added = register_model_dir(sqlite_settings, base / "model", activate=True)
