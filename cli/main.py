@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -9,6 +10,7 @@ import time
 import uuid
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -496,6 +498,112 @@ def failed_redrive(ids: tuple[int, ...], everything: bool) -> None:
             app.send_task(failure.task_name, kwargs=failure.kwargs, task_id=failure.task_id)
         mark_redriven(session, [f.id for f in pending])
     console.print(f"re-drove {len(pending)} task(s)")
+
+
+@main.group()
+def feedback() -> None:
+    """Reviews of labels: confirm or correct them (a correction overrides the label and teaches the merchant)."""
+
+
+@feedback.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--allow-new-category", is_flag=True,
+              help="Accept categories the serving model does not know (reported; the next retrain learns them).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"accepted", "rejected", "reasons", ...} as JSON.')
+def feedback_import(file: Path, allow_new_category: bool, as_json: bool) -> None:
+    """Import reviews from a CSV or JSON Lines FILE: source,transaction_id,category[,reviewer,note].
+
+    Exit code 0 when every row was accepted, 1 when some were rejected (the accepted ones are kept),
+    2 when the file cannot be used.
+    """
+    from pipeline.feedback import FeedbackFileError, check_header
+    from pipeline.readers import InputFormatError, csv_header, read_rows
+    from services.feedback import record_feedback
+
+    _ensure_schema()
+    try:
+        header = csv_header(file)
+        if header is not None:
+            check_header(header)
+        result = record_feedback(get_settings(), read_rows(file), allow_new_category=allow_new_category)
+    except (FeedbackFileError, InputFormatError) as err:
+        raise click.UsageError(f"{file.name}: {err}") from None
+    summary = result.as_dict()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _print_feedback(summary)
+    sys.exit(1 if result.rejected else 0)
+
+
+def _print_feedback(summary: dict[str, Any]) -> None:
+    reasons = ", ".join(f"{reason} {n}" for reason, n in summary["reasons"].items())
+    console.print(f"accepted {summary['accepted']:,} ({summary['corrections']:,} corrections, "
+                  f"{summary['confirmations']:,} confirmations), rejected {summary['rejected']:,}"
+                  + (f": {reasons}" if reasons else ""))
+    if summary["new_categories"]:
+        console.print(f"new categories (learned at the next retrain): {', '.join(summary['new_categories'])}")
+    if summary["rejections"]:
+        table = Table(title="rejected rows (first 20)")
+        for column in ("row", "source", "transaction id", "reason", "detail"):
+            table.add_column(column)
+        for r in summary["rejections"][:20]:
+            table.add_row(str(r["index"] + 1), r["source"] or "", r["transaction_id"] or "", r["reason"], r["detail"])
+        _print_table(table)
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=20, show_default=True)
+@click.option("--source", default=None, help="Only this source.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Labels made since DATE.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A labeled file (id,category) of --source: measure how much likelier the listed labels are wrong.")
+def review(limit: int, source: str | None, since: dt.datetime | None, as_json: bool, truth: Path | None) -> None:
+    """The review queue: one entry per merchant, the correction worth most first."""
+    from services.review import measure_queue, review_entries
+
+    settings = get_settings()
+    if truth is not None:
+        if source is None:
+            raise click.UsageError("--truth needs --source: the source the labeled file was submitted as")
+        quality = measure_queue(settings, source=source, truth=_true_categories(truth), limit=limit)
+        click.echo(json.dumps(quality, indent=2) if as_json else _quality_line(quality))
+        return
+    since_utc = since.replace(tzinfo=dt.UTC) if since else None
+    entries = review_entries(settings, limit=limit, source=source, since=since_utc)
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        console.print("nothing to review: every label is reviewed, or its merchant is remembered")
+        return
+    table = Table(title="review queue: correct the top first (manna feedback import)")
+    for column in ("#", "source", "transaction id", "description", "category", "conf.", "why"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(str(e["rank"]), e["source"], e["transaction_id"], e["description"], e["category"],
+                      f"{e['confidence']:.2f}", e["why"])
+    _print_table(table)
+
+
+def _true_categories(path: Path) -> dict[str, str]:
+    from pipeline.readers import read_rows
+
+    rows = [row for row in read_rows(path) if isinstance(row, dict)]
+    key = "transaction_id" if rows and "transaction_id" in rows[0] else "id"
+    if not rows or key not in rows[0] or "category" not in rows[0]:
+        raise click.UsageError(f"{path.name}: needs id (or transaction_id) and category columns")
+    return {str(row[key]): str(row["category"]) for row in rows if row.get(key) and row.get("category")}
+
+
+def _quality_line(q: dict[str, Any]) -> str:
+    if q["queue_error_rate"] is None or q["overall_error_rate"] is None:
+        return f"nothing to compare: {q['queue_entries']} queue entries and {q['labels']} labels with a known category"
+    ratio = f"{q['ratio']}x" if q["ratio"] is not None else "n/a (no label is wrong)"
+    return (f"top {q['queue_entries']} of the queue: {q['queue_wrong']} wrong ({q['queue_error_rate']:.1%}); "
+            f"all {q['labels']:,} labels: {q['labels_wrong']:,} wrong ({q['overall_error_rate']:.2%}); "
+            f"ratio {ratio}")
 
 
 @main.command()

@@ -189,13 +189,14 @@ def job_summary(session: Session, job_id: str) -> dict[str, Any] | None:
 
 
 def label_row(source: str, transaction_id: str, decision: Decision, *, variant: str, job_id: str,
-              task_id: str) -> dict[str, Any]:
+              task_id: str, merchant_key: str | None = None) -> dict[str, Any]:
     """The ``labels`` row of one decision."""
     return {"source": source, "transaction_id": transaction_id, "category": decision.category,
             "confidence": decision.confidence, "confidence_level": decision.confidence_level,
             "decided_by": decision.decided_by, "rule_id": decision.rule_id, "model_version": decision.model_version,
             "variant": variant, "needs_review": decision.needs_review, "explanation": decision.explanation,
-            "job_id": job_id, "task_id": task_id}
+            "job_id": job_id, "task_id": task_id, "merchant_key": merchant_key,
+            "correction_id": decision.correction_id}
 
 
 def insert_one(session: Session, transaction: Transaction, label: dict[str, Any], *, source: str,

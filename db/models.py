@@ -92,6 +92,9 @@ class Label(Base):
     job_id: Mapped[str] = mapped_column(String(128), index=True)
     task_id: Mapped[str] = mapped_column(String(64))
     categorized_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    # The review queue groups labels by merchant; memory and override labels name their correction.
+    merchant_key: Mapped[str | None] = mapped_column(String(128))
+    correction_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Job(Base):
@@ -149,6 +152,7 @@ class TaskMetric(Base):
     rule_hits: Mapped[int] = mapped_column(Integer, default=0)
     model_hits: Mapped[int] = mapped_column(Integer, default=0)
     fallbacks: Mapped[int] = mapped_column(Integer, default=0)
+    memory_hits: Mapped[int] = mapped_column(Integer, default=0)
     labels_written: Mapped[int] = mapped_column(Integer, default=0)
     queue_wait_ms: Mapped[float | None] = mapped_column(Float)
     normalize_ms: Mapped[float] = mapped_column(Float, default=0.0)
@@ -235,3 +239,98 @@ class AlertEvent(Base):
     value: Mapped[float | None] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class Correction(Base):
+    """A reviewer's verdict on one label, append-only: a confirmation or a correction.
+
+    ``previous_*`` is the label as the reviewer saw it, so live accuracy is measured per variant
+    and model version, and every override can be traced back.
+    """
+
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # confirmation | correction
+    new_category: Mapped[bool] = mapped_column(Boolean, default=False)
+    merchant_key: Mapped[str] = mapped_column(String(128))
+    direction: Mapped[int] = mapped_column(Integer)
+    previous_category: Mapped[str] = mapped_column(String(128))
+    previous_decided_by: Mapped[str] = mapped_column(String(16))
+    previous_rule_id: Mapped[str | None] = mapped_column(String(128))
+    previous_confidence: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(String(1))
+    reviewer: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))  # cli | api
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now(), index=True)
+
+
+Index("ix_corrections_source_transaction", Correction.source, Correction.transaction_id)
+
+
+class MerchantMemory(Base):
+    """What reviewers taught about a merchant of a source: the newest correction, and how many agree.
+
+    ``streak`` counts the newest corrections of this key that name ``category``; memory decides a
+    line only when it reaches ``MANNA_MEMORY_MIN_AGREEMENT``.
+    """
+
+    __tablename__ = "merchant_memory"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    merchant_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    direction: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(128))
+    correction_id: Mapped[int] = mapped_column(BigInteger)
+    streak: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class LabelHistory(Base):
+    """A label as it was before an override or a backfill replaced it."""
+
+    __tablename__ = "label_history"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(128))
+    confidence: Mapped[float] = mapped_column(Float)
+    decided_by: Mapped[str] = mapped_column(String(16))
+    rule_id: Mapped[str | None] = mapped_column(String(128))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(String(1))
+    correction_id: Mapped[int | None] = mapped_column(BigInteger)
+    categorized_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    replaced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    replaced_by: Mapped[str] = mapped_column(String(64))  # correction:<id> | recategorize:<run>
+
+
+Index("ix_label_history_source_transaction", LabelHistory.source, LabelHistory.transaction_id)
+
+
+class RetrainRun(Base):
+    """One retraining attempt and its decision, with the figures behind it."""
+
+    __tablename__ = "retrain_runs"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | registered | rejected | skipped | failed
+    trigger: Mapped[str] = mapped_column(String(16))  # beat | cli | api
+    base_version: Mapped[str | None] = mapped_column(String(64))
+    candidate_version: Mapped[str | None] = mapped_column(String(64))
+    last_correction_id: Mapped[int | None] = mapped_column(BigInteger)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Lease(Base):
+    """A named lock with an expiry: a holder that dies frees it when the lease runs out."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,4 @@
-"""Categorize a chunk: normalize, de-duplicate, cache (one MGET), rules, model, cache (one SET pass)."""
+"""Categorize a chunk: normalize, de-duplicate, merchant memory, cache (one MGET), rules, model, cache (one SET)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from pipeline.cache import ResultCache
 from pipeline.features import amount_bucket
+from pipeline.memory import MEMORY_CONFIDENCE, MemoryKey, MemoryLookup
 from pipeline.model import CategoryModel, confidence_level
 from pipeline.normalize import feature_text, merchant_key_of_text
 from pipeline.rules import RuleSet
@@ -20,6 +22,8 @@ from pipeline.taxonomy import UNCATEGORIZED
 
 RULE_CONFIDENCE = 0.99
 STAGES = ("normalize", "cache", "rules", "vectorize", "predict")
+# Lines repeat: a worker sees the same feature texts again and again.
+_merchant_key = lru_cache(maxsize=200_000)(merchant_key_of_text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +33,23 @@ class Decision:
     category: str
     confidence: float
     confidence_level: str
-    decided_by: str  # rule | model | cache | fallback
+    decided_by: str  # memory | rule | model | cache | fallback
     rule_id: str | None
     model_version: str | None
     needs_review: bool
     explanation: str = ""
     cached_from: str | None = None  # for a cache hit: how the cached decision was first made
+    correction_id: int | None = None  # for a memory decision: the correction that taught it
 
 
 @dataclass
 class ChunkReport:
-    """Decisions aligned with the input, plus counts and per-stage milliseconds."""
+    """Decisions and merchant keys aligned with the input, plus counts and per-stage milliseconds."""
 
     decisions: list[Decision]
+    merchant_keys: list[str] = field(default_factory=list)
     unique: int = 0
+    memory_hits: int = 0
     cache_hits: int = 0
     rule_hits: int = 0
     model_hits: int = 0
@@ -88,29 +95,38 @@ class Categorizer:
         """The version of the model behind this categorizer, if any."""
         return self.model.version if self.model else None
 
-    def categorize(self, transactions: Sequence[Transaction]) -> ChunkReport:
-        """Decide every transaction; identical inputs inside the chunk are decided once."""
+    def categorize(self, transactions: Sequence[Transaction], memory: MemoryLookup | None = None) -> ChunkReport:
+        """Decide every transaction; identical inputs inside the chunk are decided once.
+
+        ``memory`` (the source's merchant memory) wins over the cache, rules and model. Its
+        decisions are never cached, so a correction takes effect on the next chunk.
+        """
         report = ChunkReport(decisions=[])
         watch = _Stopwatch(report.timings_ms)
         texts = [feature_text(t.description) for t in transactions]
         amounts = np.array([float(t.amount) for t in transactions])
-        keys = self._cache_keys(texts, amounts, transactions)
+        signs = np.sign(amounts).astype(int).tolist()
+        keys = self._cache_keys(texts, amounts, signs, transactions)
         first_of: dict[str, int] = {}
         for index, key in enumerate(keys):
             first_of.setdefault(key, index)
         unique_keys = list(first_of)
         report.unique = len(unique_keys)
+        merchant_of = {key: _merchant_key(texts[i]) for key, i in first_of.items()}
+        report.merchant_keys = [merchant_of[key] for key in keys]
         watch.lap("normalize")
 
-        decided: dict[str, Decision] = {}
-        cached = self.cache.get_many(unique_keys) if self.cache else [None] * len(unique_keys)
-        for key, value in zip(unique_keys, cached, strict=True):
+        decided = self._remembered(memory, unique_keys, merchant_of, first_of, signs) if memory else {}
+        report.memory_hits = len(decided)
+        lookups = [key for key in unique_keys if key not in decided]
+        cached = self.cache.get_many(lookups) if self.cache else [None] * len(lookups)
+        for key, value in zip(lookups, cached, strict=True):
             if value is not None:
                 decided[key] = _from_cache(value)
-        report.cache_hits = len(decided)
+        report.cache_hits = len(decided) - report.memory_hits
         watch.lap("cache")
 
-        fresh = self._decide_misses([k for k in unique_keys if k not in decided], first_of,
+        fresh = self._decide_misses([k for k in lookups if k not in decided], first_of,
                                     texts, amounts, transactions, report, watch)
         decided.update(fresh)
         cacheable = {k: _to_cache(d) for k, d in fresh.items() if d.decided_by != "fallback"}
@@ -119,6 +135,19 @@ class Categorizer:
         watch.lap("cache")
         report.decisions = [decided[key] for key in keys]
         return report
+
+    def _remembered(self, memory: MemoryLookup, unique_keys: list[str], merchant_of: dict[str, str],
+                    first_of: dict[str, int], signs: list[int]) -> dict[str, Decision]:
+        memory_key: dict[str, MemoryKey] = {key: (merchant_of[key], signs[first_of[key]]) for key in unique_keys}
+        found = memory(sorted(set(memory_key.values())))
+        decided: dict[str, Decision] = {}
+        for key, wanted in memory_key.items():
+            hit = found.get(wanted)
+            if hit is not None:
+                decided[key] = Decision(hit.category, MEMORY_CONFIDENCE, confidence_level(MEMORY_CONFIDENCE), "memory",
+                                        None, None, False, f"memory: correction {hit.correction_id} for merchant "
+                                        f"{wanted[0]!r}", correction_id=hit.correction_id)
+        return decided
 
     def _decide_misses(
         self,
@@ -134,7 +163,7 @@ class Categorizer:
         for key in misses:
             i = first_of[key]
             txn = transactions[i]
-            key_text = merchant_key_of_text(texts[i]) if self.rules.reads_merchant_key else ""
+            key_text = _merchant_key(texts[i]) if self.rules.reads_merchant_key else ""
             rule = self.rules.first_match(texts[i], key_text, float(amounts[i]), txn.account_id)
             if rule is not None:
                 decided[key] = Decision(rule.category, RULE_CONFIDENCE, confidence_level(RULE_CONFIDENCE),
@@ -161,10 +190,10 @@ class Categorizer:
         watch.lap("predict")
         return decided
 
-    def _cache_keys(self, texts: list[str], amounts: np.ndarray, transactions: Sequence[Transaction]) -> list[str]:
+    def _cache_keys(self, texts: list[str], amounts: np.ndarray, signs: list[int],
+                    transactions: Sequence[Transaction]) -> list[str]:
         # The key holds exactly what a decision reads: feature text, direction, amount bucket
         # (edges of the model and of every rule threshold), the account when rules read it.
-        signs = np.sign(amounts).astype(int).tolist()
         buckets = amount_bucket(amounts, self._edges).tolist() if len(self._edges) else [0] * len(texts)
         with_account = self.rules.uses_accounts
         keys = []

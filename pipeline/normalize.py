@@ -21,6 +21,7 @@ _DATE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
+MERCHANT_KEY_MAX = 128  # the width of the merchant_key columns
 
 _PROCESSOR_PREFIX = re.compile(
     r"^(?:sq|tst|sp|pp|paypal|py|pos|dd|doordash|ckcd|pos debit|debit card purchase|purchase"
@@ -81,4 +82,4 @@ def merchant_key_of_text(text: str) -> str:
         if place.endswith(" " + city):
             words = place[: -len(city) - 1].split()
             break
-    return " ".join(words[:4]) or text.strip()
+    return (" ".join(words[:4]) or text.strip())[:MERCHANT_KEY_MAX]

@@ -29,6 +29,14 @@ def read_rows(path: Path) -> Iterator[Any]:
     return _read_csv(path) if kind == "csv" else _read_jsonl(path)
 
 
+def csv_header(path: Path) -> list[str] | None:
+    """The column names of a CSV file (None for JSON Lines, whose rows name their fields)."""
+    if SUFFIXES.get(path.suffix.lower()) != "csv":
+        return None
+    with _open_text(path, newline="") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
+
+
 def _read_csv(path: Path) -> Iterator[dict[str, Any] | str]:
     """A record the csv module refuses (a field over its size limit) becomes a string, then reading goes on."""
     with _open_text(path, newline="") as handle:

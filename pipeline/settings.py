@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_BROKER_URL = "memory://localhost/"
@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     # Prefix of every cache key: a new namespace starts from an empty cache (the benchmark's cold runs).
     cache_namespace: str = Field("", max_length=64, pattern=r"^[\w.-]*$")
     experiment_refresh_seconds: float = Field(10.0, ge=0)
+    # Merchant memory decides a line once this many of the merchant's newest corrections agree (1: newest wins).
+    memory_min_agreement: int = Field(1, ge=1, le=100)
+
+    # Learning from reviews.
+    retrain_cron: str = Field("0 2 * * *", description="minute hour day-of-month month day-of-week (UTC)")
+    retrain_feedback_weight: float = Field(5.0, ge=1.0, le=1000.0)  # a reviewed line counts this many times
+    retrain_holdout_share: float = Field(0.2, gt=0.0, lt=1.0)  # of reviewed merchants, kept out to judge
+    retrain_tolerance: float = Field(0.005, ge=0.0, le=1.0)  # accuracy a candidate may lose and still count
+    retrain_time_limit: int = Field(3600, ge=60)  # seconds; also the retraining lock's lease
+    accuracy_window_minutes: int = Field(10_080, ge=1)  # live accuracy: reviews of the last 7 days
+    accuracy_min_reviews: int = Field(20, ge=1)  # fewer reviews in the window: no figure (and no alert)
 
     # Celery behaviour.
     task_soft_time_limit: int = Field(120, ge=1)
@@ -63,6 +74,13 @@ class Settings(BaseSettings):
     flower_password: SecretStr | None = None
     admin_token: SecretStr | None = None
     log_level: str = "INFO"
+
+    @field_validator("retrain_cron")
+    @classmethod
+    def _five_cron_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("MANNA_RETRAIN_CRON needs five fields: minute hour day-of-month month day-of-week")
+        return value
 
     @model_validator(mode="after")
     def _hard_limit_above_soft(self) -> Settings:

@@ -9,6 +9,7 @@ from typing import Any
 from celery import shared_task
 
 from db.jobs import commit_chunk, label_row
+from db.memory import memory_lookup
 from pipeline.categorize import ChunkReport
 from pipeline.schema import Transaction
 from pipeline.variant import assign_variant, parse_forced_variant, version_for
@@ -26,9 +27,11 @@ def categorize_chunk(self: MannaTask, job_id: str, source: str, transactions: li
     variant = assign_variant(self.request.id, experiment, parse_forced_variant(force_variant))
     categorizer = rt.categorizer(version_for(variant, experiment))
     errors_before = rt.cache.errors
-    report = categorizer.categorize([Transaction.from_message(row) for row in transactions])
-    labels = [label_row(source, row["id"], d, variant=variant, job_id=job_id, task_id=self.request.id)
-              for row, d in zip(transactions, report.decisions, strict=True)]
+    memory = memory_lookup(rt.database_url, source, rt.settings.memory_min_agreement)
+    report = categorizer.categorize([Transaction.from_message(row) for row in transactions], memory)
+    labels = [label_row(source, row["id"], d, variant=variant, job_id=job_id, task_id=self.request.id,
+                        merchant_key=key)
+              for row, d, key in zip(transactions, report.decisions, report.merchant_keys, strict=True)]
     metrics = _metrics(self, job_id, variant, categorizer.model_version, report, rt.cache.errors - errors_before)
     metrics["total_ms"] = (time.perf_counter() - started) * 1000.0
     with self.session() as session:
@@ -43,7 +46,8 @@ def _metrics(task: MannaTask, job_id: str, variant: str, model_version: str | No
     return {
         "task_id": task.request.id, "task_name": task.name, "job_id": job_id, "variant": variant,
         "model_version": model_version, "rows": len(report.decisions), "unique_rows": report.unique,
-        "cache_hits": report.cache_hits, "rule_hits": report.rule_hits, "model_hits": report.model_hits,
+        "memory_hits": report.memory_hits, "cache_hits": report.cache_hits, "rule_hits": report.rule_hits,
+        "model_hits": report.model_hits,
         "fallbacks": report.fallbacks, "queue_wait_ms": task.queue_wait_ms(), "cache_errors": cache_errors,
         "worker": task.request.hostname or socket.gethostname(),
         **{f"{stage}_ms": round(ms, 3) for stage, ms in report.timings_ms.items()},

@@ -9,7 +9,7 @@ CONTRACT_COLUMNS = [
     "confidence_level", "decided_by", "rule_id", "model_version", "variant", "job_id", "categorized_at",
 ]
 TABLES = {"jobs", "task_metrics", "rejected_transactions", "failed_tasks", "model_versions", "experiments",
-          "transactions", "labels"}
+          "transactions", "labels", "corrections", "merchant_memory", "label_history", "retrain_runs", "leases"}
 
 
 def test_view_has_the_contract_columns_in_order_and_migrations_reverse(tmp_path):
@@ -19,7 +19,8 @@ def test_view_has_the_contract_columns_in_order_and_migrations_reverse(tmp_path)
     with engine.connect() as connection:
         columns = [row[0] for row in connection.execute(text("SELECT * FROM categorized_transactions")).cursor
                    .description]
-    assert columns[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS and columns[len(CONTRACT_COLUMNS):] == ["needs_review"]
+    assert columns[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    assert columns[len(CONTRACT_COLUMNS):] == ["needs_review", "correction_id"]
     assert set(inspect(engine).get_table_names()) >= TABLES
     downgrade(url, "base")
     assert not TABLES & set(inspect(engine).get_table_names())
