@@ -28,16 +28,23 @@ from api.schemas import (
     BenchmarkStarted,
     BenchmarkStatus,
     CategorizeResponse,
+    FeedbackRequest,
+    FeedbackResult,
     Health,
     PerformanceMetrics,
+    ReviewEntry,
 )
 from db.engine import session_scope, transient_errors
+from db.feedback import recent_accuracy
+from db.memory import memory_lookup
 from db.queries import chunk_metrics, failed_runs, rejected_count
 from db.registry import load_experiment, set_split
 from pipeline.performance import by_variant, summarize
 from pipeline.schema import validate_batch
 from pipeline.settings import Settings, get_settings, use_settings
 from pipeline.variant import assign_variant, version_for
+from services.feedback import record_feedback
+from services.review import review_entries
 from services.runtime import reset_runtime, runtime
 from workers.broker import queue_depths
 
@@ -133,11 +140,13 @@ def _ml_router(settings: Settings) -> APIRouter:
             failures = failed_runs(session, since=since)
             rejected = rejected_count(session, since=since)
             experiment = load_experiment(session)
+            accuracy = recent_accuracy(session, settings)
         return {"window_minutes": window_minutes, "overall": summarize(rows), "per_variant": by_variant(rows),
                 "failed_tasks": failures, "rejected_transactions": rejected,
                 "models": {"active_version": experiment.active_version,
                            "candidate_version": experiment.candidate_version,
-                           "loaded_here": runtime().loaded_versions()}}
+                           "loaded_here": runtime().loaded_versions()},
+                "live_accuracy": {**accuracy, "window_minutes": settings.accuracy_window_minutes}}
 
     @router.post("/performance/clear-cache")
     def clear_cache() -> dict[str, bool]:
@@ -183,10 +192,26 @@ def _ml_router(settings: Settings) -> APIRouter:
         except LookupError as err:
             raise HTTPException(409, str(err)) from err
 
+    @router.post("/feedback", response_model=FeedbackResult)
+    def feedback(request: FeedbackRequest) -> dict[str, Any]:
+        """Confirm or correct labels; a correction overrides the label and teaches the merchant memory.
+
+        Each item is checked on its own: a rejected one carries a reason, and the others are stored.
+        """
+        return record_feedback(settings, request.corrections, allow_new_category=request.allow_new_category,
+                               channel="api").as_dict()
+
+    @router.get("/review", response_model=list[ReviewEntry])
+    def review(limit: Annotated[int, Query(ge=1, le=10_000)] = 20, source: str | None = None) -> list[dict[str, Any]]:
+        """The review queue: one entry per merchant, the correction worth most first."""
+        return review_entries(settings, limit=limit, source=source)
+
     @router.post("/categorize", response_model=CategorizeResponse)
     def categorize(transactions: Annotated[list[Any], Body(max_length=MAX_CATEGORIZE)],
-                   force_service: Literal["active", "candidate"] | None = None) -> dict[str, Any]:
-        """Categorize up to 100 transactions now, with the workers' own code; nothing is stored."""
+                   force_service: Literal["active", "candidate"] | None = None,
+                   source: Annotated[str, Query(min_length=1, max_length=64)] = "default") -> dict[str, Any]:
+        """Categorize up to 100 transactions now, with the workers' own code and the source's merchant memory;
+        nothing is stored."""
         rt = runtime()
         experiment = rt.experiment()
         forced = {"active": "A", "candidate": "B", None: None}[force_service]
@@ -194,7 +219,8 @@ def _ml_router(settings: Settings) -> APIRouter:
             raise HTTPException(409, "there is no candidate model")
         variant = assign_variant(uuid.uuid4().hex, experiment, forced)
         batch = validate_batch(transactions, rt.settings)
-        report = rt.categorizer(version_for(variant, experiment)).categorize(batch.accepted)
+        memory = memory_lookup(rt.database_url, source, settings.memory_min_agreement)
+        report = rt.categorizer(version_for(variant, experiment)).categorize(batch.accepted, memory)
         results = [{"id": t.id, "category": d.category, "confidence": d.confidence,
                     "confidence_level": d.confidence_level, "decided_by": d.decided_by, "rule_id": d.rule_id,
                     "model_version": d.model_version, "needs_review": d.needs_review, "explanation": d.explanation}

@@ -19,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from db.engine import session_scope
+from db.feedback import recent_accuracy
 from db.queries import chunk_metrics, failed_runs, failure_counts, rejected_count
 from pipeline.performance import error_rate, summarize
 from pipeline.settings import Settings
@@ -70,6 +71,7 @@ class PipelineCollector(Collector):
     """Collects on every scrape; ``queue_depths`` reads the broker (empty when it has no queues)."""
 
     def __init__(self, settings: Settings, queue_depths: Callable[[], dict[str, int]]) -> None:
+        self.settings = settings
         self.url = settings.effective_database_url
         self.queue_depths = queue_depths
         self.variants: dict[str, _Variant] = {}
@@ -84,6 +86,7 @@ class PipelineCollector(Collector):
             recent = chunk_metrics(session, since=since)
             failures, failed_recently = failure_counts(session), failed_runs(session, since=since)
             rejected = rejected_count(session)
+            accuracy = recent_accuracy(session, self.settings)
         yield from self._counters()
         yield from self._histograms()
         yield from self._last_hour(recent, failed_recently)
@@ -97,6 +100,7 @@ class PipelineCollector(Collector):
         for queue, count in sorted(self.queue_depths().items()):
             depth.add_metric([queue], count)
         yield depth
+        yield from self._accuracy(accuracy)
 
     def _count_new_rows(self, session: Any) -> None:
         after = max(0, self.last_id - LOOKBACK)
@@ -144,3 +148,18 @@ class PipelineCollector(Collector):
         for name, doc, value in gauges:
             if value is not None:
                 yield GaugeMetricFamily(name, doc, value=value)
+
+    def _accuracy(self, accuracy: dict[str, Any]) -> Iterator[Any]:
+        """Live accuracy over the reviews of the window; absent until enough reviews back it."""
+        window = f"last {self.settings.accuracy_window_minutes} minutes, at least {accuracy['min_reviews']} reviews"
+        if accuracy["accuracy"] is not None:
+            yield GaugeMetricFamily("manna_corrected_label_accuracy",
+                                    f"Reviewed pipeline labels that reviewers confirmed ({window}).",
+                                    value=accuracy["accuracy"])
+        family = GaugeMetricFamily("manna_corrected_label_accuracy_by_variant",
+                                   f"manna_corrected_label_accuracy per variant and model version ({window}).",
+                                   labels=["variant", "model_version"])
+        for group in accuracy["per_variant"]:
+            if group["accuracy"] is not None:
+                family.add_metric([group["variant"], group["model_version"]], group["accuracy"])
+        yield family

@@ -16,6 +16,7 @@ class Percentiles(BaseModel):
 class Performance(BaseModel):
     tasks: int
     transactions: int
+    memory_hits: int = Field(description="Transactions decided by the merchant memory (reviewers' corrections).")
     cache_hits: int
     rule_hits: int
     model_hits: int
@@ -37,6 +38,23 @@ class Models(BaseModel):
     loaded_here: list[str] = Field(description="Versions this API process has loaded and verified.")
 
 
+class VariantAccuracy(BaseModel):
+    variant: str
+    model_version: str
+    reviews: int
+    confirmations: int
+    accuracy: float | None
+
+
+class LiveAccuracy(BaseModel):
+    window_minutes: int
+    reviews: int = Field(description="Reviews of pipeline labels in the window (reviews of overrides excluded).")
+    confirmations: int
+    accuracy: float | None = Field(description="Confirmations over reviews; null below min_reviews.")
+    min_reviews: int
+    per_variant: list[VariantAccuracy]
+
+
 class PerformanceMetrics(BaseModel):
     window_minutes: int
     overall: Performance
@@ -44,6 +62,7 @@ class PerformanceMetrics(BaseModel):
     failed_tasks: int
     rejected_transactions: int
     models: Models
+    live_accuracy: LiveAccuracy
 
 
 class BenchmarkRequest(BaseModel):
@@ -100,3 +119,43 @@ class CategorizeResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded", "down"]
     checks: dict[str, str]
+
+
+class FeedbackRequest(BaseModel):
+    corrections: list[Any] = Field(max_length=10_000, description=(
+        "Reviews: {source, transaction_id, category, reviewer?, note?}. The label's own category confirms "
+        "it; another corrects it. A malformed item is rejected with a reason; the others go on."))
+    allow_new_category: bool = Field(False, description="Accept categories the serving model does not know.")
+
+
+class FeedbackRejection(BaseModel):
+    index: int
+    source: str | None
+    transaction_id: str | None
+    reason: str
+    detail: str
+
+
+class FeedbackResult(BaseModel):
+    accepted: int
+    rejected: int
+    reasons: dict[str, int]
+    confirmations: int
+    corrections: int
+    new_categories: list[str]
+    rejections: list[FeedbackRejection]
+
+
+class ReviewEntry(BaseModel):
+    rank: int
+    source: str
+    merchant_key: str
+    transaction_id: str = Field(description="The label to review: the merchant's least confident one.")
+    description: str
+    amount: str
+    category: str
+    confidence: float
+    decided_by: str
+    labels: int = Field(description="Unreviewed labels of this merchant.")
+    expected_errors: float = Field(description="Sum of (1 - confidence) over them: the wrong labels expected.")
+    why: str

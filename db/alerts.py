@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.feedback import recent_accuracy
 from db.models import AlertEvent, AlertState
 from db.queries import chunk_metrics, failed_runs
 from pipeline.alerts import AlertConfig, AlertRule
 from pipeline.performance import error_rate, summarize
+from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,9 @@ def alert_states(session: Session) -> list[AlertState]:
     return list(session.scalars(select(AlertState).order_by(AlertState.name)))
 
 
-def evaluate(session: Session, config: AlertConfig) -> dict[str, str]:
+def evaluate(session: Session, config: AlertConfig, settings: Settings) -> dict[str, str]:
     """Evaluate and record every rule in one transaction (the beat task's body)."""
-    figures = alert_figures(session, config)
+    figures = alert_figures(session, config, settings)
     evaluations = [(rule, figures.get(rule.figure), rule.state(figures.get(rule.figure))) for rule in config.rules]
     for event in record_states(session, evaluations):
         level = logging.WARNING if event.to_state == "firing" else logging.INFO
@@ -54,15 +56,15 @@ def evaluate(session: Session, config: AlertConfig) -> dict[str, str]:
     return {rule.name: state for rule, _, state in evaluations}
 
 
-def alert_figures(session: Session, config: AlertConfig) -> dict[str, float | None]:
-    """The figures the rules read, over the configured window of ``task_metrics`` and ``failed_tasks``."""
+def alert_figures(session: Session, config: AlertConfig, settings: Settings) -> dict[str, float | None]:
+    """The figures the rules read: ``task_metrics`` and ``failed_tasks`` over the alerts' window, reviews
+    over the live-accuracy window (reviews trickle in: minutes would hold too few)."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=config.window_minutes)
     summary = summarize(chunk_metrics(session, since=since))
     return {
         "transaction_latency_p95_ms": summary["transaction_ms"]["p95"],
         "cache_hit_rate": summary["cache_hit_rate"],
         "error_rate": error_rate(summary["tasks"], failed_runs(session, since=since)),
-        # User corrections arrive with the feedback loop (nightly retraining); until then: no data.
-        "corrected_label_accuracy": None,
+        "corrected_label_accuracy": recent_accuracy(session, settings)["accuracy"],
     }
 

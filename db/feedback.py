@@ -12,6 +12,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Correction, Label, LabelHistory, TransactionRow
+from pipeline.settings import Settings
 
 OVERRIDE_CONFIDENCE = 1.0
 
@@ -116,3 +117,9 @@ def live_accuracy(session: Session, *, since: dt.datetime, min_reviews: int) -> 
     return {"reviews": reviews, "confirmations": confirmations, "accuracy": accuracy(reviews, confirmations),
             "min_reviews": min_reviews, "per_variant": groups}
 
+
+
+def recent_accuracy(session: Session, settings: Settings) -> dict[str, Any]:
+    """``live_accuracy`` over the configured window (``MANNA_ACCURACY_WINDOW_MINUTES``)."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=settings.accuracy_window_minutes)
+    return live_accuracy(session, since=since, min_reviews=settings.accuracy_min_reviews)

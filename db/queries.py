@@ -13,7 +13,8 @@ from db.models import FailedTask, Job, Label, RejectedTransaction, TaskMetric, T
 
 CHUNK_TASK = "manna.categorize_chunk"
 # What monitoring reads of each chunk task (the rows that carry labels).
-CHUNK_COLUMNS = ("id", "variant", "model_version", "rows", "cache_hits", "rule_hits", "model_hits", "queue_wait_ms",
+CHUNK_COLUMNS = ("id", "variant", "model_version", "rows", "memory_hits", "cache_hits", "rule_hits", "model_hits",
+                 "queue_wait_ms",
                  "total_ms", "cache_errors", "created_at")
 
 
@@ -40,9 +41,9 @@ def rejection_reasons(session: Session, job_id: str) -> list[tuple[str, int]]:
 
 def task_totals(session: Session, job_id: str) -> dict[str, Any]:
     """Sums of a job's ``task_metrics`` rows (counts and stage milliseconds)."""
-    columns = ["rows", "unique_rows", "cache_hits", "rule_hits", "model_hits", "fallbacks", "labels_written",
-               "normalize_ms", "cache_ms", "rules_ms", "vectorize_ms", "predict_ms", "write_ms", "total_ms",
-               "cache_errors"]
+    columns = ["rows", "unique_rows", "memory_hits", "cache_hits", "rule_hits", "model_hits", "fallbacks",
+               "labels_written", "normalize_ms", "cache_ms", "rules_ms", "vectorize_ms", "predict_ms", "write_ms",
+               "total_ms", "cache_errors"]
     query = select(func.count(), *(func.coalesce(func.sum(getattr(TaskMetric, c)), 0) for c in columns))
     row = session.execute(query.where(TaskMetric.job_id == job_id)).one()
     return {"tasks": int(row[0]), **{c: float(v) for c, v in zip(columns, row[1:], strict=True)}}

@@ -19,6 +19,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "tasks": len(rows),
         "transactions": transactions,
+        "memory_hits": sum(r.get("memory_hits") or 0 for r in rows),
         "cache_hits": sum(r["cache_hits"] for r in rows),
         "rule_hits": sum(r["rule_hits"] for r in rows),
         "model_hits": sum(r["model_hits"] for r in rows),

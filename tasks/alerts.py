@@ -6,6 +6,7 @@ from celery import shared_task
 
 from db.alerts import evaluate
 from pipeline.alerts import load_alerts
+from services.runtime import runtime
 from tasks.base import MannaTask
 
 
@@ -13,4 +14,4 @@ from tasks.base import MannaTask
 def evaluate_alerts(self: MannaTask) -> dict[str, str]:
     """Evaluate every rule, store its state, log each change; returns rule name -> state."""
     with self.session() as session:
-        return evaluate(session, load_alerts())
+        return evaluate(session, load_alerts(), runtime().settings)

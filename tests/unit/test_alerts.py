@@ -57,17 +57,17 @@ def _chunk(session, n: int, total_ms: float, cache_hits: int) -> None:
 def test_state_changes_are_recorded_once_each(sqlite_settings):
     url, config = sqlite_settings.effective_database_url, load_alerts()
     with session_scope(url) as session:
-        assert evaluate(session, config)["transaction_latency_p95_high"] == "no_data"
+        assert evaluate(session, config, sqlite_settings)["transaction_latency_p95_high"] == "no_data"
     with session_scope(url) as session:
         for n in range(10):
             _chunk(session, n, total_ms=800.0, cache_hits=10)
         session.add(FailedTask(task_id="f", task_name="manna.categorize_chunk", kwargs={}, error="x", retries=3))
     with session_scope(url) as session:
-        states = evaluate(session, config)
+        states = evaluate(session, config, sqlite_settings)
     assert states == {"transaction_latency_p95_high": "firing", "corrected_label_accuracy_low": "no_data",
                       "cache_hit_rate_low": "firing", "error_rate_high": "firing"}
     with session_scope(url) as session:
-        evaluate(session, config)  # the same figures again: no new event
+        evaluate(session, config, sqlite_settings)  # the same figures again: no new event
         events = [(e.name, e.from_state, e.to_state) for e in session.query(AlertEvent).order_by(AlertEvent.id)]
         assert {s.name: s.state for s in alert_states(session)} == states
     assert events[4:] == [("transaction_latency_p95_high", "no_data", "firing"),
