@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 from pipeline.settings import Settings, get_settings
@@ -59,13 +60,21 @@ def build(settings: Settings) -> dict[str, Any]:
                         "manna.bench.*": {"queue": "bench"},
                         # Once a minute and light: the ingest queue's workers take it.
                         "manna.evaluate_alerts": {"queue": "ingest"},
-                        "manna.recover_stalled_jobs": {"queue": "ingest"}},
+                        "manna.recover_stalled_jobs": {"queue": "ingest"},
+                        "manna.retrain": {"queue": "training"}},
         "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0},
-                          "recover-stalled-jobs": {"task": "manna.recover_stalled_jobs", "schedule": 300.0}},
+                          "recover-stalled-jobs": {"task": "manna.recover_stalled_jobs", "schedule": 300.0},
+                          "retrain": {"task": "manna.retrain", "schedule": _cron(settings.retrain_cron)}},
         "worker_consumer": "workers.consumer:Consumer",  # refused messages also land in failed_tasks
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }
+
+
+def _cron(expression: str) -> crontab:
+    """A crontab schedule from five fields: minute hour day-of-month month day-of-week (UTC)."""
+    minute, hour, day_of_month, month, day_of_week = expression.split()
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week)
 
 
 def _publish_retry_policy(seconds: float) -> dict[str, float]:

@@ -607,6 +607,93 @@ def _quality_line(q: dict[str, Any]) -> str:
 
 
 @main.command()
+@click.option("--now", is_flag=True, help="Run here, in the foreground (default: send manna.retrain to the "
+              "training queue).")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision (or, with --history, the runs) as JSON.")
+@click.option("--history", type=click.IntRange(min=1), default=None, help="Show the last N runs instead.")
+def retrain(now: bool, as_json: bool, history: int | None) -> None:
+    """Retrain from reviews: the active model's data plus every review; registered as a candidate if not worse."""
+    settings = get_settings()
+    if history is not None:
+        _print_retrain_history(settings, history, as_json)
+        return
+    _ensure_schema()
+    if not now:
+        if settings.embedded:
+            raise click.UsageError("without a broker, run it here: manna retrain --now")
+        from workers.app import create_app
+
+        result = create_app(settings).send_task("manna.retrain", kwargs={"trigger": "cli"}, queue="training")
+        console.print(f"sent manna.retrain ({result.id}) to the training queue; "
+                      "see `manna retrain --history 1` once a worker serving -Q training ran it")
+        return
+    from services.retrain import retrain as run_retrain
+
+    decision = run_retrain(settings, trigger="cli", progress=console.print)
+    if as_json:
+        click.echo(json.dumps(decision.as_dict(), indent=2, default=str))
+    else:
+        colour = {"registered": "green", "rejected": "yellow", "failed": "red"}.get(decision.status, "blue")
+        console.print(f"[{colour}]{decision.status}[/{colour}]: {decision.reason}")
+        if decision.candidate_version:
+            click.echo(decision.candidate_version)
+
+
+def _print_retrain_history(settings: Any, limit: int, as_json: bool) -> None:
+    from db.engine import session_scope
+    from db.retraining import recent_runs
+
+    with session_scope(settings.effective_database_url) as session:
+        runs = recent_runs(session, limit)
+    if as_json:
+        click.echo(json.dumps(runs, indent=2, default=str))
+        return
+    table = Table(title="retraining runs, newest first")
+    for column in ("run", "started", "trigger", "status", "base", "candidate", "reason"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(str(run["id"]), str(run["started_at"])[:19], run["trigger"], run["status"],
+                      run["base_version"] or "", run["candidate_version"] or "", run["reason"])
+    _print_table(table)
+
+
+@main.command()
+@click.option("--source", required=True, help="The source whose labels to re-decide.")
+@click.option("--job", "job_id", default=None, help="Only this job's labels.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only labels made since DATE (UTC).")
+@click.option("--dry-run", is_flag=True, help="Count what would change, per category pair; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def recategorize(source: str, job_id: str | None, since: dt.datetime | None, dry_run: bool, as_json: bool) -> None:
+    """Backfill: re-decide stored labels with the active model and the merchant memory.
+
+    Overrides and reviewed labels are never changed; a changed label keeps its old value in label_history.
+    """
+    from services.backfill import recategorize as run_backfill
+
+    _ensure_schema()
+    with console.status("re-deciding labels") as status:
+        result = run_backfill(get_settings(), source=source, job_id=job_id,
+                              since=since.replace(tzinfo=dt.UTC) if since else None, dry_run=dry_run,
+                              progress=lambda seen, changed: status.update(
+                                  f"re-deciding labels: {seen:,} examined, {changed:,} "
+                                  f"{'would change' if dry_run else 'changed'}"))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    verb = "would change" if dry_run else "changed"
+    console.print(f"{result.examined:,} labels of {source!r} examined, {result.changed:,} {verb}"
+                  + ("" if dry_run else f" (history kept under {result.run})"))
+    if result.pairs:
+        table = Table(title=f"labels that {verb}, by category")
+        for column in ("from", "to", "labels"):
+            table.add_column(column)
+        for (old, new), n in result.pairs.most_common(30):
+            table.add_row(old, new, f"{n:,}")
+        _print_table(table)
+
+
+@main.command()
 @click.argument("transaction_id")
 @click.option("--source", default=None, help="Only this source (ids are unique per source).")
 def explain(transaction_id: str, source: str | None) -> None:

@@ -123,3 +123,31 @@ def recent_accuracy(session: Session, settings: Settings) -> dict[str, Any]:
     """``live_accuracy`` over the configured window (``MANNA_ACCURACY_WINDOW_MINUTES``)."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=settings.accuracy_window_minutes)
     return live_accuracy(session, since=since, min_reviews=settings.accuracy_min_reviews)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedLine:
+    """A reviewed transaction as a training example: its line, amount and the reviewer's category."""
+
+    correction_id: int
+    description: str
+    amount: Decimal
+    category: str
+    merchant_key: str
+
+
+def reviewed_lines(session: Session, up_to_id: int) -> list[ReviewedLine]:
+    """The newest review of every reviewed transaction, up to a correction id (oldest first)."""
+    newest = (select(func.max(Correction.id)).where(Correction.id <= up_to_id)
+              .group_by(Correction.source, Correction.transaction_id))
+    query = (select(Correction.id, TransactionRow.description, TransactionRow.amount, Correction.category,
+                    Correction.merchant_key)
+             .join(TransactionRow, (TransactionRow.source == Correction.source)
+                   & (TransactionRow.transaction_id == Correction.transaction_id))
+             .where(Correction.id.in_(newest)).order_by(Correction.id))
+    return [ReviewedLine(int(i), d, a, c, k) for i, d, a, c, k in session.execute(query)]
+
+
+def newest_correction_id(session: Session) -> int:
+    """The id of the newest review (0 when there is none)."""
+    return int(session.scalar(select(func.max(Correction.id))) or 0)

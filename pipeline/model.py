@@ -138,12 +138,16 @@ def train_model(
     labels: Sequence[str],
     groups: Sequence[str],
     *,
+    weights: Sequence[float] | None = None,
     c: float = 20.0,
     random_state: int = 0,
 ) -> CategoryModel:
-    """Fit the model; the temperature is fitted on merchants held out of a first fit."""
+    """Fit the model; the temperature is fitted on merchants held out of a first fit.
+
+    ``weights`` counts a row that many times (reviewed lines weigh more than generated ones).
+    """
     started = time.perf_counter()
-    data = _TrainingSet.deduplicated(texts, amounts, labels, groups)
+    data = _TrainingSet.deduplicated(texts, amounts, labels, groups, weights)
     features = FeatureSet.fit(data.texts)
     matrix = features.transform(data.texts, data.amounts)
     # The held-out fit (for the temperature) and the full fit are independent: one core each.
@@ -154,9 +158,9 @@ def train_model(
     )
     temperature, metrics = 1.0, {}
     if held_out:
-        logits, truth, weights = held_out
-        temperature = _fit_temperature(logits, truth, weights)
-        metrics = _held_out_metrics(logits, truth, weights, temperature)
+        logits, truth, held_weights = held_out
+        temperature = _fit_temperature(logits, truth, held_weights)
+        metrics = _held_out_metrics(logits, truth, held_weights, temperature)
     summary = {
         "rows": len(texts),
         "distinct_inputs": len(data.labels),
@@ -179,17 +183,19 @@ class _TrainingSet:
 
     @classmethod
     def deduplicated(cls, texts: Sequence[str], amounts: Sequence[float], labels: Sequence[str],
-                     groups: Sequence[str]) -> _TrainingSet:
+                     groups: Sequence[str], weights: Sequence[float] | None = None) -> _TrainingSet:
         # The model sees (text, sign, amount bucket) only: identical inputs train once, weighted.
         values = np.asarray(amounts, dtype=float)
         buckets = amount_bucket(values, AMOUNT_EDGES)
+        row_weights = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=float)
         counts: dict[tuple[str, float, int, str], list[Any]] = {}
-        for text, amount, bucket, label, group in zip(texts, values, buckets, labels, groups, strict=True):
+        for text, amount, bucket, label, group, weight in zip(texts, values, buckets, labels, groups, row_weights,
+                                                              strict=True):
             key = (text, float(np.sign(amount)), int(bucket), str(label))
             if key in counts:
-                counts[key][1] += 1
+                counts[key][1] += float(weight)
             else:
-                counts[key] = [amount, 1, group]
+                counts[key] = [amount, float(weight), group]
         keys = list(counts)
         return cls(
             texts=[k[0] for k in keys],

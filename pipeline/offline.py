@@ -29,6 +29,7 @@ from pipeline.taxonomy import default_taxonomy
 REQUIRED = ("description", "amount", "category")
 PREDICTION_COLUMNS = ("category", "confidence", "confidence_level", "decided_by", "rule_id", "explanation")
 RULES_NAME = "rules.yaml"
+TRAINING_DATA_NAME = "training.csv"
 
 
 class DataFileError(ValueError):
@@ -44,6 +45,7 @@ class LabeledData:
     labels: list[str]
     groups: list[str]
     dropped: int
+    descriptions: list[str]
 
 
 def read_labeled(path: Path) -> LabeledData:
@@ -57,7 +59,7 @@ def read_labeled(path: Path) -> LabeledData:
     descriptions = frame.loc[usable, "description"].tolist()
     texts = [feature_text(d) for d in descriptions]
     return LabeledData(texts, amounts[usable].astype(float).tolist(), frame.loc[usable, "category"].str.strip()
-                       .tolist(), [merchant_key(d) for d in descriptions], int((~usable).sum()))
+                       .tolist(), [merchant_key(d) for d in descriptions], int((~usable).sum()), descriptions)
 
 
 def taxonomy_of(categories: set[str]) -> set[str]:
@@ -93,7 +95,11 @@ def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: floa
         shutil.copyfile(rules_file, out / RULES_NAME)
         rules_info = {"file": RULES_NAME, "sha256": hashlib.sha256(rules_file.read_bytes()).hexdigest(),
                       "rules": len(rules.rules)}
-    save_model(model, out, versioned=False, extra={"rules": rules_info, "source_data": data.name})
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(data, out / TRAINING_DATA_NAME)  # kept so that the model can be retrained from it
+    training_data = {"file": TRAINING_DATA_NAME, "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
+    save_model(model, out, versioned=False, extra={"rules": rules_info, "source_data": data.name,
+                                                   "training_data": training_data})
     progress(f"model {model.version}: {model.summary['features']:,} features, "
              f"{model.summary['train_seconds']} s, {len(rules.rules)} rules")
     return model

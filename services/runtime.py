@@ -66,30 +66,41 @@ class Runtime:
         if version is None:
             log.warning("no active model registered: non-rule lines get the fallback label")
         else:
-            with session_scope(self.database_url) as session:
-                row = get_model_version(session, version)
-                if row is None:
-                    raise ArtifactError(f"model version {version!r} is not in model_versions")
-                path, digest = Path(row.artifact_path), row.artifact_sha256
-            if not path.is_absolute():
-                path = self.settings.effective_model_dir / path
-            model, rules = self._load(path, digest)
-            log.info("loaded model %s from %s", version, path)
+            model, rules = load_registered(self.settings, version, self.rules)
         return Categorizer(rules, model, self.cache, cache_ttl_seconds=self.settings.cache_ttl_seconds,
                            abstain_threshold=self.settings.abstain_threshold,
                            cache_namespace=self.settings.cache_namespace)
-
-    def _load(self, path: Path, digest: str) -> tuple[CategoryModel, RuleSet]:
-        # A model trained on a file (`manna train --data`) brings the rules of its own taxonomy.
-        if "rules" in read_manifest(path):
-            return load_model_dir(path, digest)
-        return load_model(path, digest), self.rules
 
     def warm_up(self) -> None:
         """Load the models the current experiment serves, so the first task does not pay for it."""
         experiment = self.experiment()
         for version in {experiment.active_version, experiment.candidate_version} - {None}:
             self.categorizer(version)
+
+
+def artifact_dir(settings: Settings, version: str) -> tuple[Path, str]:
+    """Where a registered version's artifact lives, and the sha256 it must have."""
+    with session_scope(settings.effective_database_url) as session:
+        row = get_model_version(session, version)
+        if row is None:
+            raise ArtifactError(f"model version {version!r} is not in model_versions")
+        path, digest = Path(row.artifact_path), row.artifact_sha256
+    return (path if path.is_absolute() else settings.effective_model_dir / path), digest
+
+
+def load_registered(settings: Settings, version: str, default_rules: RuleSet) -> tuple[CategoryModel, RuleSet]:
+    """A registered model, verified, with the rules it serves with.
+
+    A model trained on a file (``manna train --data``) brings the rules of its own taxonomy;
+    one of ours serves with ``default_rules``.
+    """
+    path, digest = artifact_dir(settings, version)
+    if "rules" in read_manifest(path):
+        model, rules = load_model_dir(path, digest)
+    else:
+        model, rules = load_model(path, digest), default_rules
+    log.info("loaded model %s from %s", version, path)
+    return model, rules
 
 
 _runtimes: dict[int, Runtime] = {}

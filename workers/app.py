@@ -14,7 +14,7 @@ from celery import Celery, signals
 import celeryconfig
 from pipeline.settings import Settings, get_settings, redact_url
 
-TASK_MODULES = ("tasks.ingest", "tasks.categorize", "tasks.bench", "tasks.alerts", "tasks.recovery")
+TASK_MODULES = ("tasks.ingest", "tasks.categorize", "tasks.bench", "tasks.alerts", "tasks.recovery", "tasks.retrain")
 log = logging.getLogger(__name__)
 
 

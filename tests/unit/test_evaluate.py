@@ -32,7 +32,8 @@ def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_not():
 
 def test_unseen_folds_never_share_a_merchant():
     groups = [f"m{i % 37}" for i in range(500)]
-    data = LabeledData([f"t{i}" for i in range(500)], [1.0] * 500, [f"c{i % 5}" for i in range(500)], groups, 0)
+    data = LabeledData([f"t{i}" for i in range(500)], [1.0] * 500, [f"c{i % 5}" for i in range(500)], groups, 0,
+                       [f"t{i}" for i in range(500)])
     for train, test in folds(data, "unseen"):
         assert not {groups[i] for i in train} & {groups[i] for i in test}
 

@@ -10,7 +10,7 @@ def test_task_names_are_frozen():
     app = create_app(Settings())
     assert sorted(name for name in app.tasks if name.startswith("manna.")) == [
         "manna.bench.naive_categorize", "manna.bench.noop", "manna.categorize_chunk", "manna.evaluate_alerts",
-        "manna.recover_stalled_jobs", "manna.submit_batch"]
+        "manna.recover_stalled_jobs", "manna.retrain", "manna.submit_batch"]
 
 
 def test_routes_and_non_optional_settings():
@@ -28,6 +28,19 @@ def test_routes_and_non_optional_settings():
     assert conf["worker_consumer"] == "workers.consumer:Consumer"
     assert conf["beat_schedule"]["evaluate-alerts"]["task"] == "manna.evaluate_alerts"
     assert conf["task_routes"]["manna.evaluate_alerts"] == {"queue": "ingest"}  # served by every pipeline worker
+    assert conf["task_routes"]["manna.retrain"] == {"queue": "training"}
+    nightly = conf["beat_schedule"]["retrain"]
+    assert nightly["task"] == "manna.retrain" and nightly["schedule"].hour == {2} and nightly["schedule"].minute == {0}
+
+
+def test_the_retrain_schedule_comes_from_the_environment_and_bad_ones_are_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    schedule = celeryconfig.build(Settings(retrain_cron="30 3 * * 1-5"))["beat_schedule"]["retrain"]["schedule"]
+    assert schedule.hour == {3} and schedule.minute == {30} and schedule.day_of_week == {1, 2, 3, 4, 5}
+    with pytest.raises(ValidationError, match="five fields"):
+        Settings(retrain_cron="nightly")
 
 
 def test_pickle_is_refused_by_configuration():
