@@ -38,7 +38,7 @@ def labels_to_redecide(session: Session, *, source: str, job_id: str | None, sin
     return [StoredLabel(_current(label, row), Transaction(row.transaction_id, row.description, row.amount,
                                                           row.currency, row.date, row.account_id, row.mcc,
                                                           row.counterparty))
-            for label, row in session.execute(query).tuples()]
+            for label, row in session.execute(query)]
 
 
 def replace_label(session: Session, old: CurrentLabel, new: dict[str, Any], replaced_by: str) -> bool:

@@ -11,7 +11,7 @@ from api.prometheus import PipelineCollector
 from cli.main import main
 from db.alerts import alert_states, evaluate
 from db.engine import session_scope
-from db.models import AlertEvent, FailedTask, TaskMetric
+from db.models import AlertEvent, Correction, FailedTask, TaskMetric
 from pipeline.alerts import load_alerts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +43,26 @@ def test_every_metric_the_prometheus_rules_read_is_exported(sqlite_settings):
         session.add(FailedTask(task_id="f", task_name="manna.categorize_chunk", kwargs={}, error="x", retries=3))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(sqlite_settings, lambda: {"ingest": 0}))
-    exported = set(re.findall(r"^(manna_\w+?)(?:\{| )", generate_latest(registry).decode(), flags=re.M))
     read = set(re.findall(r"\bmanna_\w+", RULES_FILE.read_text()))
-    # Waits for user corrections (the feedback loop); the rule has no data until then.
-    assert read - exported == {"manna_corrected_label_accuracy"}, read - exported
+
+    def exported() -> set[str]:
+        return set(re.findall(r"^(manna_\w+?)(?:\{| )", generate_latest(registry).decode(), flags=re.M))
+
+    # Live accuracy needs enough reviews (MANNA_ACCURACY_MIN_REVIEWS) before it is a figure at all.
+    assert read - exported() == {"manna_corrected_label_accuracy"}
+    with session_scope(sqlite_settings.effective_database_url) as session:
+        session.add_all(_review(n, confirmed=n % 10 != 0) for n in range(sqlite_settings.accuracy_min_reviews))
+    assert read - exported() == set()
+    text = generate_latest(registry).decode()
+    assert "manna_corrected_label_accuracy 0.9" in text
+    assert 'manna_corrected_label_accuracy_by_variant{model_version="m",variant="A"} 0.9' in text
+
+
+def _review(n: int, confirmed: bool) -> Correction:
+    return Correction(source="s", transaction_id=f"t{n}", category="c" if confirmed else "d",
+                      kind="confirmation" if confirmed else "correction", new_category=False, merchant_key="k",
+                      direction=-1, previous_category="c", previous_decided_by="model", previous_confidence=0.8,
+                      model_version="m", variant="A", channel="api")
 
 
 def _chunk(session, n: int, total_ms: float, cache_hits: int) -> None:
@@ -72,6 +88,10 @@ def test_state_changes_are_recorded_once_each(sqlite_settings):
         assert {s.name: s.state for s in alert_states(session)} == states
     assert events[4:] == [("transaction_latency_p95_high", "no_data", "firing"),
                           ("cache_hit_rate_low", "no_data", "firing"), ("error_rate_high", "no_data", "firing")]
+    with session_scope(url) as session:  # reviews arrive: 18 of 20 confirmed is 90%, below 92%
+        session.add_all(_review(n, confirmed=n % 10 != 0) for n in range(20))
+    with session_scope(url) as session:
+        assert evaluate(session, config, sqlite_settings)["corrected_label_accuracy_low"] == "firing"
 
 
 def test_a_row_committed_late_with_a_lower_id_is_counted_once(sqlite_settings):
