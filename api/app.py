@@ -49,6 +49,8 @@ from services.runtime import reset_runtime, runtime
 from workers.broker import queue_depths
 
 MAX_CATEGORIZE = 100
+# A source as a query parameter: what the transaction contract allows (no NUL: Postgres text refuses it).
+SourceQuery = Query(min_length=1, max_length=64, pattern=r"^[^\x00]+$")
 log = logging.getLogger(__name__)
 
 
@@ -202,14 +204,15 @@ def _ml_router(settings: Settings) -> APIRouter:
                                channel="api").as_dict()
 
     @router.get("/review", response_model=list[ReviewEntry])
-    def review(limit: Annotated[int, Query(ge=1, le=10_000)] = 20, source: str | None = None) -> list[dict[str, Any]]:
+    def review(limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+               source: Annotated[str | None, SourceQuery] = None) -> list[dict[str, Any]]:
         """The review queue: one entry per merchant, the correction worth most first."""
         return review_entries(settings, limit=limit, source=source)
 
     @router.post("/categorize", response_model=CategorizeResponse)
     def categorize(transactions: Annotated[list[Any], Body(max_length=MAX_CATEGORIZE)],
                    force_service: Literal["active", "candidate"] | None = None,
-                   source: Annotated[str, Query(min_length=1, max_length=64)] = "default") -> dict[str, Any]:
+                   source: Annotated[str, SourceQuery] = "default") -> dict[str, Any]:
         """Categorize up to 100 transactions now, with the workers' own code and the source's merchant memory;
         nothing is stored."""
         rt = runtime()

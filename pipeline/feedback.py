@@ -66,7 +66,7 @@ def parse_reviews(rows: Iterable[Any]) -> tuple[list[Review], list[ReviewRejecti
         problem = _problem(row)
         source, transaction_id = _text(row.get("source")), _text(row.get("transaction_id"))
         if problem is not None:
-            rejected.append(ReviewRejection(index, source, transaction_id, *problem))
+            rejected.append(ReviewRejection(index, _shown(source), _shown(transaction_id), *problem))
             continue
         assert source is not None and transaction_id is not None
         reviews.append(Review(index, source, transaction_id, str(_text(row["category"])),
@@ -83,11 +83,28 @@ def _problem(row: dict[str, Any]) -> tuple[str, str] | None:
         if value is not None and not isinstance(value, str):
             return f"{name}:invalid", f"{name} must be a string, not {type(value).__name__}"
         text = _text(value)
-        if text is None and name in REQUIRED:
-            return f"{name}:missing", f"{name} is required"
-        if text is not None and len(text) > LIMITS[name]:
+        if text is None:
+            if name in REQUIRED:
+                return f"{name}:missing", f"{name} is required"
+            continue
+        if len(text) > LIMITS[name]:
             return f"{name}:too_long", f"{name} is longer than {LIMITS[name]} characters"
+        if "\x00" in text or not _encodes(text):
+            return f"{name}:invalid", f"{name} holds a NUL character or text that is not valid Unicode"
     return None
+
+
+def _shown(text: str | None) -> str | None:
+    """Text safe to echo back in a report: what cannot be encoded becomes '?'."""
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def _text(value: Any) -> str | None:
