@@ -204,7 +204,7 @@ def _ml_router(settings: Settings) -> APIRouter:
                                channel="api").as_dict()
 
     @router.get("/review", response_model=list[ReviewEntry])
-    def review(limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    def review(limit: Annotated[int, Query(ge=1, le=1_000)] = 20,
                source: Annotated[str | None, SourceQuery] = None) -> list[dict[str, Any]]:
         """The review queue: one entry per merchant, the correction worth most first."""
         return review_entries(settings, limit=limit, source=source)

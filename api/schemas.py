@@ -122,7 +122,7 @@ class Health(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    corrections: list[Any] = Field(max_length=10_000, description=(
+    corrections: list[Any] = Field(max_length=1_000, description=(
         "Reviews: {source, transaction_id, category, reviewer?, note?}. The label's own category confirms "
         "it; another corrects it. A malformed item is rejected with a reason; the others go on."))
     allow_new_category: bool = Field(False, description="Accept categories the serving model does not know.")

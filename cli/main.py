@@ -553,7 +553,7 @@ def _print_feedback(summary: dict[str, Any]) -> None:
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=1_000), default=20, show_default=True)
 @click.option("--source", default=None, help="Only this source.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Labels made since DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
@@ -601,7 +601,8 @@ def _quality_line(q: dict[str, Any]) -> str:
     if q["queue_error_rate"] is None or q["overall_error_rate"] is None:
         return f"nothing to compare: {q['queue_entries']} queue entries and {q['labels']} labels with a known category"
     ratio = f"{q['ratio']}x" if q["ratio"] is not None else "n/a (no label is wrong)"
-    return (f"top {q['queue_entries']} of the queue: {q['queue_wrong']} wrong ({q['queue_error_rate']:.1%}); "
+    known = "" if q["queue_known"] == q["queue_entries"] else f" ({q['queue_known']} with a known category)"
+    return (f"top {q['queue_entries']} of the queue{known}: {q['queue_wrong']} wrong ({q['queue_error_rate']:.1%}); "
             f"all {q['labels']:,} labels: {q['labels_wrong']:,} wrong ({q['overall_error_rate']:.2%}); "
             f"ratio {ratio}")
 

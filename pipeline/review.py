@@ -12,8 +12,8 @@ def why_listed(entry: Mapping[str, Any], abstain_threshold: float) -> str:
     parts = [f"{labels:,} unreviewed label{'s' if labels != 1 else ''} of this merchant",
              f"mean confidence {entry['mean_confidence']:.2f}",
              f"about {entry['expected_errors']:.1f} expected wrong"]
-    if entry["categories"] > 1:
-        parts.append(f"labeled {entry['categories']} different ways")
+    if entry["mixed"]:
+        parts.append("labeled more than one way")
     if entry["confidence"] < abstain_threshold:
         parts.append("this one needs review")
     return "; ".join(parts)
@@ -32,5 +32,5 @@ def ranking_quality(queue: Sequence[Mapping[str, Any]], labels: Mapping[str, str
     top_rate = top_wrong / len(shown) if shown else None
     overall_rate = all_wrong / len(known) if known else None
     ratio = round(top_rate / overall_rate, 2) if top_rate is not None and overall_rate else None
-    return {"queue_entries": len(shown), "queue_wrong": top_wrong, "queue_error_rate": top_rate,
-            "labels": len(known), "labels_wrong": all_wrong, "overall_error_rate": overall_rate, "ratio": ratio}
+    return {"queue_entries": len(queue), "queue_known": len(shown), "queue_wrong": top_wrong,
+            "queue_error_rate": top_rate, "labels": len(known), "labels_wrong": all_wrong, "overall_error_rate": overall_rate, "ratio": ratio}

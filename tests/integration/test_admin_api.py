@@ -176,7 +176,7 @@ def test_schemathesis_finds_no_server_error_in_manna_api(stack_settings, trained
             set_candidate(session, before.candidate_version, before.candidate_percent)
             set_split(session, enabled=before.enabled, percent=before.candidate_percent)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "Selected: 8/9" in run.stdout and "Tested: 8" in run.stdout, run.stdout[-3000:]
+    assert "Selected: 10/11" in run.stdout and "Tested: 10" in run.stdout, run.stdout[-3000:]
     assert "Internal Server Error" not in (tmp_path / "api.log").read_text()
 
 
