@@ -33,4 +33,5 @@ def ranking_quality(queue: Sequence[Mapping[str, Any]], labels: Mapping[str, str
     overall_rate = all_wrong / len(known) if known else None
     ratio = round(top_rate / overall_rate, 2) if top_rate is not None and overall_rate else None
     return {"queue_entries": len(queue), "queue_known": len(shown), "queue_wrong": top_wrong,
-            "queue_error_rate": top_rate, "labels": len(known), "labels_wrong": all_wrong, "overall_error_rate": overall_rate, "ratio": ratio}
+            "queue_error_rate": top_rate, "labels": len(known), "labels_wrong": all_wrong,
+            "overall_error_rate": overall_rate, "ratio": ratio}
