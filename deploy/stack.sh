@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole stack on one machine: an ingest worker, a categorize worker, beat, Flower and the admin API.
+# The whole stack on one machine: an ingest, a categorize and a training worker, beat, Flower and the admin API.
 #
 #   deploy/stack.sh up | down | status | logs [SERVICE] [-f]
 #
@@ -15,12 +15,13 @@ cd "$ROOT"  # services resolve relative paths (the default data dir .manna) from
 BIN="${MANNA_BIN:-$ROOT/.venv/bin}"
 STACK_DIR="${MANNA_STACK_DIR:-${MANNA_DATA_DIR:-$ROOT/.manna}/stack}"
 CORES="$(nproc)"
-SERVICES=(worker-ingest worker-categorize beat flower api)
+SERVICES=(worker-ingest worker-categorize worker-training beat flower api)
 
 command_of() {
   case "$1" in
     worker-ingest)     echo "$BIN/celery -A workers.app worker -Q ingest -c 1 -n ingest@%h --loglevel INFO" ;;
     worker-categorize) echo "$BIN/celery -A workers.app worker -Q categorize -c $CORES -n categorize@%h --loglevel INFO" ;;
+    worker-training)   echo "$BIN/celery -A workers.app worker -Q training -c 1 -n training@%h --loglevel INFO" ;;
     beat)              echo "$BIN/celery -A workers.app beat --schedule $STACK_DIR/beat-schedule --loglevel INFO" ;;
     flower)            echo "$BIN/manna flower --address ${MANNA_FLOWER_ADDRESS:-127.0.0.1} --port ${MANNA_FLOWER_PORT:-5555}" ;;
     api)               echo "$BIN/manna api --host ${MANNA_API_HOST:-127.0.0.1} --port ${MANNA_API_PORT:-8000}" ;;
@@ -68,7 +69,7 @@ wait_ready() {
   local deadline=$((SECONDS + 90))
   local pong
   until pong="$("$BIN/celery" -A workers.app inspect ping --timeout 1 2>/dev/null)" &&
-        grep -q "categorize@" <<<"$pong" && grep -q "ingest@" <<<"$pong" &&
+        grep -q "categorize@" <<<"$pong" && grep -q "ingest@" <<<"$pong" && grep -q "training@" <<<"$pong" &&
         curl -fsS "http://${MANNA_API_HOST:-127.0.0.1}:${MANNA_API_PORT:-8000}/healthz" >/dev/null 2>&1 &&
         curl -fsS "http://${MANNA_FLOWER_ADDRESS:-127.0.0.1}:${MANNA_FLOWER_PORT:-5555}/healthcheck" >/dev/null 2>&1; do
     for service in "${SERVICES[@]}"; do

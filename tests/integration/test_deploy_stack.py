@@ -35,13 +35,13 @@ def test_stack_up_runs_a_job_reports_status_and_goes_down(stack_settings, traine
         assert job["labeled"] == 3_000
         status = stack("status")
         assert status.returncode == 0, status.stderr
-        for service in ("worker-ingest", "worker-categorize", "beat", "flower", "api"):
+        for service in ("worker-ingest", "worker-categorize", "worker-training", "beat", "flower", "api"):
             assert f"{service}" in status.stdout and "stopped" not in status.stdout.split(service)[1].split("\n")[0]
-        assert "categorize@" in status.stdout and "ingest@" in status.stdout
+        assert "categorize@" in status.stdout and "ingest@" in status.stdout and "training@" in status.stdout
     finally:
         down = stack("down")
         after = stack("status")
         broker.stop()
     assert down.returncode == 0, down.stderr
-    assert all(f"{s:<18} stopped" in after.stdout for s in ("worker-ingest", "worker-categorize", "beat", "flower",
-                                                            "api")), after.stdout
+    assert all(f"{s:<18} stopped" in after.stdout for s in ("worker-ingest", "worker-categorize", "worker-training",
+                                                            "beat", "flower", "api")), after.stdout
