@@ -118,7 +118,6 @@ def live_accuracy(session: Session, *, since: dt.datetime, min_reviews: int) -> 
             "min_reviews": min_reviews, "per_variant": groups}
 
 
-
 def recent_accuracy(session: Session, settings: Settings) -> dict[str, Any]:
     """``live_accuracy`` over the configured window (``MANNA_ACCURACY_WINDOW_MINUTES``)."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=settings.accuracy_window_minutes)

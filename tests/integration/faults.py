@@ -42,7 +42,7 @@ def _hang() -> None:
             continue
 
 
-def _with_faults(self, transactions):
+def _with_faults(self, transactions, memory=None):
     fault = _claim()
     if fault:
         (FAULTS_DIR / "pids").mkdir(exist_ok=True)
@@ -53,7 +53,7 @@ def _with_faults(self, transactions):
         _hang()
     elif fault == "bloat":
         _ballast.append(bytearray(os.urandom(1024)) * (300 * 1024))
-    return _categorize(self, transactions)
+    return _categorize(self, transactions, memory)
 
 
 Categorizer.categorize = _with_faults

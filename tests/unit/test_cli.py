@@ -89,3 +89,31 @@ def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp
     (tmp_path / "file-model" / "rules.yaml").write_text("rules: []\n")
     refused = manna("models", "register", str(tmp_path / "file-model"), data_dir=tmp_path)
     assert refused.returncode == 2 and "changed since" in refused.stderr
+
+
+def test_feedback_import_says_why_rows_are_rejected_and_keeps_the_rest(tmp_path):
+    assert manna("train", "--rows", "2000", data_dir=tmp_path).returncode == 0
+    rows = tmp_path / "rows.csv"
+    manna("generate", "--n", "300", "--seed", "4", str(rows), data_dir=tmp_path)
+    assert manna("submit", str(rows), "--source", "bank", "--job-id", "fb", data_dir=tmp_path).returncode == 0
+    queue = json.loads(manna("review", "--source", "bank", "--limit", "2", "--json", data_dir=tmp_path).stdout)
+    assert len(queue) == 2 and queue[0]["expected_errors"] >= queue[1]["expected_errors"]
+
+    bad_header = tmp_path / "bad.csv"
+    bad_header.write_text("source,transaction,category\nbank,g4-00000001,food.coffee\n")
+    refused = manna("feedback", "import", str(bad_header), data_dir=tmp_path)
+    assert refused.returncode == 2 and "missing column(s) transaction_id" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("source,transaction_id,category,reviewer\n"
+                       f"bank,{queue[0]['transaction_id']},shopping.general,ann\n"
+                       "bank,no-such-id,food.coffee,ann\n"
+                       'bank,g4-00000002,"food.coffee,ann\n')  # an unterminated quote swallows the rest
+    imported = manna("feedback", "import", str(reviews), "--json", data_dir=tmp_path)
+    assert imported.returncode == 1, imported.stderr
+    summary = json.loads(imported.stdout)
+    assert (summary["accepted"], summary["corrections"]) == (1, 1)
+    assert summary["reasons"] == {"transaction:unknown": 1, "category:unknown": 1}  # 'food.coffee,ann' is no category
+    explained = json.loads(manna("explain", queue[0]["transaction_id"], data_dir=tmp_path).stdout)
+    assert (explained["category"], explained["decided_by"]) == ("shopping.general", "override")

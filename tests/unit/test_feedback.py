@@ -26,14 +26,14 @@ ROWS = [
 ]
 
 
-def categorize(settings, rows, *, job_id, model=None, source="s1"):
+def categorize(settings, rows, *, job_id, model=None, source="s1", rules=None):
     """The chunk path without Celery: store, decide with the source's memory, commit labels."""
     batch = validate_batch(rows, settings)
     url = settings.effective_database_url
     with session_scope(url) as session:
         fresh, _ = record_batch(session, job_id=job_id, source=source, batch_key=job_id, accepted=batch.accepted,
                                 positions=batch.positions, rejected=batch.rejected, callback=None, chunk_size=100)
-    report = Categorizer(RuleSet.load(), model).categorize(fresh, memory_lookup(url, source, 1))
+    report = Categorizer(rules or RuleSet.load(), model).categorize(fresh, memory_lookup(url, source, 1))
     labels = [label_row(source, t.id, d, variant="A", job_id=job_id, task_id=f"task-{job_id}", merchant_key=k)
               for t, d, k in zip(fresh, report.decisions, report.merchant_keys, strict=True)]
     with session_scope(url) as session:

@@ -89,3 +89,32 @@ def test_a_registered_file_model_is_served_with_its_own_rules_and_metrics(own_ta
     txns = [Transaction(str(i), r["description"], Decimal(r["amount"]), "USD") for i, r in enumerate(test_rows)]
     decisions = categorizer.categorize(txns).decisions
     assert all(d.category.startswith("Expense::") for d in decisions)
+
+
+def test_a_file_model_keeps_its_data_and_retrains_from_it_with_reviews(own_taxonomy, sqlite_settings):
+    from db.engine import session_scope
+    from db.registry import get_model_version
+    from services.feedback import record_feedback
+    from services.retrain import retrain
+    from services.runtime import runtime
+    from services.training import register_model_dir
+    from tests.unit.test_feedback import categorize
+
+    base, test_rows = own_taxonomy
+    assert (base / "model" / "training.csv").read_bytes() == (base / "train.csv").read_bytes()
+    version, _ = register_model_dir(sqlite_settings, base / "model", activate=True)
+    served = runtime().categorizer(version)
+    rows = [{"id": f"r{i}", "description": r["description"], "amount": r["amount"]} for i, r in enumerate(test_rows)]
+    categorize(sqlite_settings, rows, job_id="j1", model=served.model, rules=served.rules)
+    reviews = record_feedback(sqlite_settings, [{"source": "s1", "transaction_id": f"r{i}",
+                                                 "category": test_rows[i]["category"]} for i in range(40)])
+    assert reviews.accepted == 40 and not reviews.rejected
+    result = retrain(sqlite_settings, trigger="cli")
+    assert result.status == "registered", result.reason
+    assert result.figures["reviews"] == 40 and result.figures["standard"]["rows"] == 4_000
+    with session_scope(sqlite_settings.effective_database_url) as session:
+        candidate = get_model_version(session, result.candidate_version)
+        assert candidate.status == "candidate" and candidate.training_summary["recipe"]["kind"] == "file"
+    kept = sqlite_settings.effective_model_dir / result.candidate_version / "training.csv"
+    assert kept.read_bytes() == (base / "train.csv").read_bytes()  # the candidate can be retrained in turn
+    assert retrain(sqlite_settings, trigger="cli").reason.startswith("no review since run")
