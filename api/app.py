@@ -36,7 +36,6 @@ from api.schemas import (
 )
 from db.engine import session_scope, transient_errors
 from db.feedback import recent_accuracy
-from db.memory import memory_lookup
 from db.queries import chunk_metrics, failed_runs, rejected_count
 from db.registry import load_experiment, set_split
 from pipeline.performance import by_variant, summarize
@@ -222,8 +221,7 @@ def _ml_router(settings: Settings) -> APIRouter:
             raise HTTPException(409, "there is no candidate model")
         variant = assign_variant(uuid.uuid4().hex, experiment, forced)
         batch = validate_batch(transactions, rt.settings)
-        memory = memory_lookup(rt.database_url, source, settings.memory_min_agreement)
-        report = rt.categorizer(version_for(variant, experiment)).categorize(batch.accepted, memory)
+        report = rt.categorizer(version_for(variant, experiment)).categorize(batch.accepted, rt.memory.lookup(source))
         results = [{"id": t.id, "category": d.category, "confidence": d.confidence,
                     "confidence_level": d.confidence_level, "decided_by": d.decided_by, "rule_id": d.rule_id,
                     "model_version": d.model_version, "needs_review": d.needs_review, "explanation": d.explanation}

@@ -289,6 +289,14 @@ class MerchantMemory(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 
 
+class MemoryGeneration(Base):
+    """Bumped with every change to a source's merchant memory: a worker reloads the memory only then."""
+
+    __tablename__ = "memory_generations"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
 class LabelHistory(Base):
     """A label as it was before an override or a backfill replaced it."""
 

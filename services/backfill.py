@@ -15,7 +15,6 @@ from typing import Any
 
 from db.backfill import labels_to_redecide, replace_label
 from db.engine import session_scope
-from db.memory import memory_lookup
 from pipeline.settings import Settings
 from services.runtime import runtime
 
@@ -45,7 +44,7 @@ def recategorize(settings: Settings, *, source: str, job_id: str | None = None, 
     rt = runtime()
     active = rt.experiment().active_version
     categorizer = rt.categorizer(active)
-    memory = memory_lookup(rt.database_url, source, settings.memory_min_agreement)
+    memory = rt.memory.lookup(source)
     result = BackfillResult(run=f"recategorize:{uuid.uuid4().hex[:12]}", dry_run=dry_run)
     after = ""
     while True:

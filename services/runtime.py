@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from db.engine import session_scope
+from db.memory import MemoryStore
 from db.registry import get_model_version, load_experiment
 from pipeline.cache import GuardedCache, make_cache
 from pipeline.categorize import Categorizer
@@ -33,6 +34,7 @@ class Runtime:
         self.cache: GuardedCache = make_cache(settings.cache_url, settings.cache_timeout_seconds,
                                               settings.cache_retry_after_seconds)
         self.rules = RuleSet.load(settings.rules_path)
+        self.memory = MemoryStore(self.database_url, settings.memory_min_agreement)
         self._categorizers: dict[str | None, Categorizer] = {}
         self._experiment: Experiment | None = None
         self._experiment_read_at = 0.0

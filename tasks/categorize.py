@@ -9,7 +9,6 @@ from typing import Any
 from celery import shared_task
 
 from db.jobs import commit_chunk, label_row
-from db.memory import memory_lookup
 from pipeline.categorize import ChunkReport
 from pipeline.schema import Transaction
 from pipeline.variant import assign_variant, parse_forced_variant, version_for
@@ -27,8 +26,7 @@ def categorize_chunk(self: MannaTask, job_id: str, source: str, transactions: li
     variant = assign_variant(self.request.id, experiment, parse_forced_variant(force_variant))
     categorizer = rt.categorizer(version_for(variant, experiment))
     errors_before = rt.cache.errors
-    memory = memory_lookup(rt.database_url, source, rt.settings.memory_min_agreement)
-    report = categorizer.categorize([Transaction.from_message(row) for row in transactions], memory)
+    report = categorizer.categorize([Transaction.from_message(row) for row in transactions], rt.memory.lookup(source))
     labels = [label_row(source, row["id"], d, variant=variant, job_id=job_id, task_id=self.request.id,
                         merchant_key=key)
               for row, d, key in zip(transactions, report.decisions, report.merchant_keys, strict=True)]

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, text
 from db.engine import session_scope
 from db.feedback import live_accuracy
 from db.jobs import commit_chunk, label_row, record_batch
-from db.memory import memory_lookup
+from db.memory import MemoryStore
 from db.models import Correction, LabelHistory, MerchantMemory
 from pipeline.categorize import Categorizer
 from pipeline.feedback import FeedbackFileError, check_header, parse_reviews
@@ -33,7 +33,7 @@ def categorize(settings, rows, *, job_id, model=None, source="s1", rules=None):
     with session_scope(url) as session:
         fresh, _ = record_batch(session, job_id=job_id, source=source, batch_key=job_id, accepted=batch.accepted,
                                 positions=batch.positions, rejected=batch.rejected, callback=None, chunk_size=100)
-    report = Categorizer(rules or RuleSet.load(), model).categorize(fresh, memory_lookup(url, source, 1))
+    report = Categorizer(rules or RuleSet.load(), model).categorize(fresh, MemoryStore(url, 1).lookup(source))
     labels = [label_row(source, t.id, d, variant="A", job_id=job_id, task_id=f"task-{job_id}", merchant_key=k)
               for t, d, k in zip(fresh, report.decisions, report.merchant_keys, strict=True)]
     with session_scope(url) as session:

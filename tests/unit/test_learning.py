@@ -129,3 +129,25 @@ def test_a_lease_is_held_once_and_ends_by_itself(sqlite_settings):
     assert acquire(url, "retrain", "b", 60)
     release(url, "retrain", "b")
     assert acquire(url, "retrain", "c", 60)
+
+
+def test_a_process_reloads_a_sources_memory_only_when_its_generation_moves(sqlite_settings):
+    from db.memory import MemoryStore, remember
+
+    url = sqlite_settings.effective_database_url
+    store = MemoryStore(url, min_agreement=2)
+    assert store.entries("s1") == {}
+    with session_scope(url) as session:
+        remember(session, source="s1", key=("harbor bakery", -1), category="food.coffee", correction_id=1)
+    assert store.entries("s1") == {}  # one correction: below the agreement asked for
+    with session_scope(url) as session:
+        remember(session, source="s1", key=("harbor bakery", -1), category="food.coffee", correction_id=2)
+    first = store.entries("s1")
+    assert first == {("harbor bakery", -1): Remembered("food.coffee", 2)}
+    assert store.entries("s1") is first  # unchanged generation: no reload
+    with session_scope(url) as session:  # a disagreeing correction starts a new streak of one
+        remember(session, source="s1", key=("harbor bakery", -1), category="food.bakery", correction_id=3)
+        remember(session, source="s2", key=("other", -1), category="food.bakery", correction_id=4)
+    assert store.entries("s1") == {}
+    assert MemoryStore(url, min_agreement=1).lookup("s1")([("harbor bakery", -1), ("nope", 1)]) == {
+        ("harbor bakery", -1): Remembered("food.bakery", 3)}

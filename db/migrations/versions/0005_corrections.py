@@ -78,6 +78,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source", "merchant_key", "direction", name="pk_merchant_memory"),
     )
     op.create_table(
+        "memory_generations",
+        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("source", name="pk_memory_generations"),
+    )
+    op.create_table(
         "label_history",
         sa.Column("id", ID, autoincrement=True, nullable=False),
         sa.Column("source", sa.String(64), nullable=False),
@@ -123,6 +129,7 @@ def downgrade() -> None:
     op.drop_table("retrain_runs")
     op.drop_index("ix_label_history_source_transaction", table_name="label_history")
     op.drop_table("label_history")
+    op.drop_table("memory_generations")
     op.drop_table("merchant_memory")
     op.drop_index("ix_corrections_source_transaction", table_name="corrections")
     op.drop_index("ix_corrections_created_at", table_name="corrections")
