@@ -12,7 +12,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import redis
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from kombu import Connection
@@ -27,6 +27,7 @@ from api.schemas import (
     BenchmarkRequest,
     BenchmarkStarted,
     BenchmarkStatus,
+    CandidateRequest,
     CategorizeResponse,
     FeedbackRequest,
     FeedbackResult,
@@ -37,12 +38,13 @@ from api.schemas import (
 from db.engine import session_scope, transient_errors
 from db.feedback import recent_accuracy
 from db.queries import chunk_metrics, failed_runs, rejected_count
-from db.registry import load_experiment, set_split
+from db.registry import load_experiment
 from pipeline.performance import by_variant, summarize
 from pipeline.schema import validate_batch
 from pipeline.settings import Settings, get_settings, use_settings
-from pipeline.variant import assign_variant, version_for
+from pipeline.variant import assign_variant, parse_forced_variant, version_for
 from services.feedback import record_feedback
+from services.models import ModelChangeRefused, activate, make_candidate, split
 from services.review import review_entries
 from services.runtime import reset_runtime, runtime
 from workers.broker import queue_depths
@@ -131,6 +133,7 @@ def _ml_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/v1/ml", dependencies=[_token_check(settings)])
     benchmarks = BenchmarkRuns(settings)
     url = settings.effective_database_url
+    actor = f"api:{settings.admin_token_name}"
 
     @router.get("/performance/metrics", response_model=PerformanceMetrics)
     def performance_metrics(window_minutes: Annotated[int, Query(ge=1, le=10_080)] = 60) -> dict[str, Any]:
@@ -142,7 +145,9 @@ def _ml_router(settings: Settings) -> APIRouter:
             rejected = rejected_count(session, since=since)
             experiment = load_experiment(session)
             accuracy = recent_accuracy(session, settings)
-        return {"window_minutes": window_minutes, "overall": summarize(rows), "per_variant": by_variant(rows),
+        return {**{service: _seed_service(rows, variant, version) for service, variant, version in (
+                    ("standard", "A", experiment.active_version), ("optimized", "B", experiment.candidate_version))},
+                "window_minutes": window_minutes, "overall": summarize(rows), "per_variant": by_variant(rows),
                 "failed_tasks": failures, "rejected_transactions": rejected,
                 "models": {"active_version": experiment.active_version,
                            "candidate_version": experiment.candidate_version,
@@ -186,12 +191,35 @@ def _ml_router(settings: Settings) -> APIRouter:
     def set_ab_test(config: ABTestConfig) -> ABTestState:
         """Set the split; workers pick it up within ``MANNA_EXPERIMENT_REFRESH_SECONDS``."""
         try:
-            with session_scope(url) as session:
-                set_split(session, enabled=config.enabled, percent=config.optimized_service_percentage)
-            with session_scope(url) as session:
-                return _ab_state(load_experiment(session))
+            return _ab_state(split(settings, enabled=config.enabled, percent=config.optimized_service_percentage,
+                                   actor=actor))
         except LookupError as err:
             raise HTTPException(409, str(err)) from err
+
+    @router.post("/models/candidate", response_model=ABTestState,
+                 responses={404: {"description": "unknown version"}, 409: {"description": "the active model"}})
+    def set_candidate_model(request: CandidateRequest) -> ABTestState:
+        """Make a registered model the candidate (variant B) with a share of tasks, or clear the candidate."""
+        try:
+            return _ab_state(make_candidate(settings, request.version, actor=actor, percent=request.percent))
+        except LookupError as err:
+            raise HTTPException(404, str(err)) from err
+        except ValueError as err:
+            raise HTTPException(409, str(err)) from err
+
+    @router.post("/models/{version}/activate", response_model=ABTestState,
+                 responses={404: {"description": "unknown version"}, 409: {"description": "clearly worse"}})
+    def activate_model(version: Annotated[str, Path(max_length=64, pattern=r"^[^\x00]+$")],
+                       force: bool = False) -> ABTestState:
+        """Serve a registered model as the active model (variant A); a clearly worse one needs ``force``."""
+        try:
+            activate(settings, version, actor=actor, force=force)
+        except LookupError as err:
+            raise HTTPException(404, str(err)) from err
+        except ModelChangeRefused as err:
+            raise HTTPException(409, str(err)) from err
+        with session_scope(url) as session:
+            return _ab_state(load_experiment(session))
 
     @router.post("/feedback", response_model=FeedbackResult)
     def feedback(request: FeedbackRequest) -> dict[str, Any]:
@@ -210,13 +238,13 @@ def _ml_router(settings: Settings) -> APIRouter:
 
     @router.post("/categorize", response_model=CategorizeResponse)
     def categorize(transactions: Annotated[list[Any], Body(max_length=MAX_CATEGORIZE)],
-                   force_service: Literal["active", "candidate"] | None = None,
+                   force_service: Literal["active", "candidate", "standard", "optimized"] | None = None,
                    source: Annotated[str, SourceQuery] = "default") -> dict[str, Any]:
         """Categorize up to 100 transactions now, with the workers' own code and the source's merchant memory;
         nothing is stored."""
         rt = runtime()
         experiment = rt.experiment()
-        forced = {"active": "A", "candidate": "B", None: None}[force_service]
+        forced = parse_forced_variant(force_service)
         if forced == "B" and not experiment.candidate_version:
             raise HTTPException(409, "there is no candidate model")
         variant = assign_variant(uuid.uuid4().hex, experiment, forced)
@@ -236,6 +264,26 @@ def _ml_router(settings: Settings) -> APIRouter:
 def _ab_state(experiment: Any) -> ABTestState:
     return ABTestState(enabled=experiment.enabled, optimized_service_percentage=experiment.candidate_percent,
                        active_version=experiment.active_version, candidate_version=experiment.candidate_version)
+
+
+def _seed_service(rows: list[dict[str, Any]], variant: str, version: str | None) -> dict[str, Any]:
+    """A variant's figures in the seed document's names (``optimized`` is the candidate, ``standard`` the active)."""
+    mine = [row for row in rows if (row["variant"] or "A") == variant]
+    summary = summarize(mine)
+    rate, predictions = summary["cache_hit_rate"], summary["transactions"]
+    return {"cache_hit_rate_percent": None if rate is None else round(rate * 100, 2),
+            "avg_prediction_time_ms": round(sum(r["total_ms"] for r in mine) / predictions, 4) if predictions else None,
+            "total_predictions": predictions, "models_loaded": _loads(version)}
+
+
+def _loads(version: str | None) -> bool:
+    """True when ``version`` is loaded and verified in this process (loading it if need be)."""
+    if version is None:
+        return False
+    try:
+        return runtime().categorizer(version).model is not None
+    except Exception:  # a model that cannot load is reported as not loaded; /healthz says why
+        return False
 
 
 def _model_check() -> str:

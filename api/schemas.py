@@ -55,7 +55,18 @@ class LiveAccuracy(BaseModel):
     per_variant: list[VariantAccuracy]
 
 
+class SeedService(BaseModel):
+    """One service in the shape of the seed document's monitoring example."""
+
+    cache_hit_rate_percent: float | None
+    avg_prediction_time_ms: float | None = Field(description="Chunk run time per transaction, writes included.")
+    total_predictions: int
+    models_loaded: bool
+
+
 class PerformanceMetrics(BaseModel):
+    optimized: SeedService = Field(description="The seed's shape: the candidate model (variant B).")
+    standard: SeedService = Field(description="The seed's shape: the active model (variant A).")
     window_minutes: int
     overall: Performance
     per_variant: list[VariantPerformance]
@@ -82,13 +93,21 @@ class BenchmarkStatus(BaseModel):
 
 
 class ABTestConfig(BaseModel):
+    enabled: bool = Field(description="false routes every task to the active (standard) model.")
+    optimized_service_percentage: float | None = Field(
+        None, ge=0, le=100, description="The candidate (optimized) model's share of tasks; omitted: unchanged.")
+
+
+class ABTestState(BaseModel):
     enabled: bool
-    optimized_service_percentage: int = Field(ge=0, le=100, description="The candidate model's share of tasks.")
-
-
-class ABTestState(ABTestConfig):
+    optimized_service_percentage: float
     active_version: str | None
     candidate_version: str | None
+
+
+class CandidateRequest(BaseModel):
+    version: str | None = Field(description="The model to serve as the candidate (variant B); null clears it.")
+    percent: float = Field(0.0, ge=0, le=100, description="Its share of tasks.")
 
 
 class Label(BaseModel):

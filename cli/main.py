@@ -389,7 +389,9 @@ def models_list() -> None:
 @models.command("register")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--activate", is_flag=True, help="Also serve it as variant A.")
-def models_register(model_dir: Path, activate: bool) -> None:
+@click.option("--force", is_flag=True, help="With --activate: even if its held-out accuracy is clearly below the "
+              "active model's.")
+def models_register(model_dir: Path, activate: bool, force: bool) -> None:
     """Add a model written by `manna train --data --out` to the registry (workers can then serve it)."""
     from pipeline.model import ArtifactError
     from pipeline.offline import DataFileError
@@ -398,12 +400,29 @@ def models_register(model_dir: Path, activate: bool) -> None:
 
     _ensure_schema()
     try:
-        version, added = register_model_dir(get_settings(), model_dir, activate=activate)
+        version, added = register_model_dir(get_settings(), model_dir)
     except (ArtifactError, DataFileError, RuleError, FileNotFoundError) as err:
         raise click.UsageError(str(err)) from None
-    console.print(f"{version} {'registered' if added else 'was already registered'}"
-                  f"{' and is active' if activate else ''}")
+    console.print(f"{version} {'registered' if added else 'was already registered'}")
+    if activate:
+        _activate(version, force)
     click.echo(version)
+
+
+def _activate(version: str, force: bool) -> None:
+    from services.models import ModelChangeRefused, activate
+
+    try:
+        activate(get_settings(), version, actor=_cli_actor(), force=force)
+    except (LookupError, ModelChangeRefused) as err:
+        raise click.UsageError(str(err)) from None
+    console.print(f"{version} is active")
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
 
 
 @models.command("show")
@@ -424,17 +443,28 @@ def models_show(version: str) -> None:
 
 @models.command("activate")
 @click.argument("version")
-def models_activate(version: str) -> None:
+@click.option("--force", is_flag=True, help="Even if its held-out accuracy is clearly below the active model's.")
+def models_activate(version: str, force: bool) -> None:
     """Serve VERSION as variant A (workers pick it up within MANNA_EXPERIMENT_REFRESH_SECONDS)."""
-    from db.engine import session_scope
-    from db.registry import activate_model
+    _activate(version, force)
 
+
+@models.command("candidate")
+@click.argument("version", required=False)
+@click.option("--clear", is_flag=True, help="No candidate: every task goes to the active model.")
+@click.option("--percent", type=click.FloatRange(0, 100), default=0.0, show_default=True,
+              help="The candidate's share of tasks (a rollout moves it for you: manna rollout start).")
+def models_candidate(version: str | None, clear: bool, percent: float) -> None:
+    """Make VERSION the candidate (variant B), served to --percent of tasks; or --clear it."""
+    from services.models import make_candidate
+
+    if bool(version) == clear:
+        raise click.UsageError("give a VERSION or --clear")
     try:
-        with session_scope(get_settings().effective_database_url) as session:
-            activate_model(session, version)
-    except LookupError as err:
+        experiment = make_candidate(get_settings(), version, actor=_cli_actor(), percent=percent)
+    except (LookupError, ValueError) as err:
         raise click.UsageError(str(err)) from None
-    console.print(f"{version} is active")
+    console.print(f"candidate: {experiment.candidate_version or 'none'} ({experiment.candidate_percent:g}% of tasks)")
 
 
 @main.group()

@@ -210,7 +210,7 @@ class ExperimentRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     active_version: Mapped[str | None] = mapped_column(String(64))
     candidate_version: Mapped[str | None] = mapped_column(String(64))
-    candidate_percent: Mapped[int] = mapped_column(Integer, default=0)
+    candidate_percent: Mapped[float] = mapped_column(Float, default=0.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 
@@ -342,3 +342,19 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RolloutEvent(Base):
+    """Every change of what serves: a rollout's decision with its figures, or a manual change and who made it."""
+
+    __tablename__ = "rollout_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    rollout_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    decision: Mapped[str] = mapped_column(String(32))  # hold | advance | complete | rollback | manual:<what> ...
+    phase: Mapped[int | None] = mapped_column(Integer)
+    candidate_percent: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now(), index=True)

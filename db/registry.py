@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.bulk import upsert_ignore
-from db.models import ExperimentRow, ModelVersion
+from db.models import ExperimentRow, ModelVersion, RolloutEvent
 from pipeline.variant import Experiment
 
 DEFAULT_EXPERIMENT = "default"
@@ -43,7 +43,7 @@ def activate_model(session: Session, version: str) -> None:
         experiment.candidate_percent = 0
 
 
-def set_candidate(session: Session, version: str | None, percent: int) -> None:
+def set_candidate(session: Session, version: str | None, percent: float) -> None:
     """Serve ``version`` as variant B to ``percent`` of tasks."""
     if not 0 <= percent <= 100:
         raise ValueError("candidate percent must be within 0..100")
@@ -54,15 +54,19 @@ def set_candidate(session: Session, version: str | None, percent: int) -> None:
     experiment.candidate_percent = percent if version else 0
 
 
-def set_split(session: Session, *, enabled: bool, percent: int) -> None:
-    """Turn the A/B test on or off and set the candidate's share, keeping the candidate version."""
-    if not 0 <= percent <= 100:
+def set_split(session: Session, *, enabled: bool, percent: float | None = None) -> None:
+    """Turn the A/B test on or off and (unless None) set the candidate's share, keeping the candidate version.
+
+    Turned off, every task goes to the active model whatever the share.
+    """
+    if percent is not None and not 0 <= percent <= 100:
         raise ValueError("candidate percent must be within 0..100")
     experiment = _experiment_row(session)
-    if percent > 0 and experiment.candidate_version is None:
-        raise LookupError("no candidate model to give traffic to: register one with `manna models` first")
+    if enabled and percent and experiment.candidate_version is None:
+        raise LookupError("no candidate model to give traffic to: make one with `manna models candidate VERSION`")
     experiment.enabled = enabled
-    experiment.candidate_percent = percent
+    if percent is not None:
+        experiment.candidate_percent = percent
 
 
 def load_experiment(session: Session) -> Experiment:
@@ -84,3 +88,18 @@ def _experiment_row(session: Session) -> ExperimentRow:
     row = session.get(ExperimentRow, DEFAULT_EXPERIMENT, with_for_update=True)
     assert row is not None
     return row
+
+
+def log_change(session: Session, *, decision: str, actor: str, version: str | None = None, reason: str = "",
+               percent: float | None = None, rollout_id: int | None = None, phase: int | None = None,
+               figures: dict[str, Any] | None = None) -> None:
+    """Append to ``rollout_events``: what changed in what serves, who changed it, and why."""
+    session.add(RolloutEvent(rollout_id=rollout_id, decision=decision, phase=phase, candidate_percent=percent,
+                             version=version, reason=reason, figures=figures or {}, actor=actor))
+    session.flush()
+
+
+def recent_changes(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest ``rollout_events``, newest first."""
+    query = select(RolloutEvent).order_by(RolloutEvent.id.desc()).limit(limit)
+    return [{c.name: getattr(e, c.key) for c in RolloutEvent.__table__.columns} for e in session.scalars(query)]

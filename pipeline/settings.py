@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     flower_user: str = Field("admin", min_length=1, pattern=r"^[^:]+$")
     flower_password: SecretStr | None = None
     admin_token: SecretStr | None = None
+    # Who the admin token stands for: every change made through the API is logged under this name.
+    admin_token_name: str = Field("admin", min_length=1, max_length=64)
     log_level: str = "INFO"
 
     @field_validator("retrain_cron")

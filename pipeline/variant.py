@@ -6,7 +6,9 @@ import hashlib
 from dataclasses import dataclass
 
 VARIANTS = ("A", "B")
-_FORCE_ALIASES = {"a": "A", "active": "A", "b": "B", "candidate": "B"}
+# The seed document's names too: the "standard" service is the active model, "optimized" the candidate.
+_FORCE_ALIASES = {"a": "A", "active": "A", "standard": "A", "b": "B", "candidate": "B", "optimized": "B"}
+BUCKETS = 10_000  # a share can be given to a hundredth of a percent
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +17,7 @@ class Experiment:
 
     active_version: str | None
     candidate_version: str | None = None
-    candidate_percent: int = 0
+    candidate_percent: float = 0.0
     enabled: bool = True
 
 
@@ -26,7 +28,8 @@ def parse_forced_variant(value: str | None) -> str | None:
     try:
         return _FORCE_ALIASES[value.strip().lower()]
     except KeyError:
-        raise ValueError(f"force_variant must be A, B, active or candidate, not {value!r}") from None
+        raise ValueError(f"force_variant must be A, B, active, candidate, standard or optimized, not {value!r}"
+                         ) from None
 
 
 def assign_variant(task_id: str, experiment: Experiment, forced: str | None = None) -> str:
@@ -35,8 +38,8 @@ def assign_variant(task_id: str, experiment: Experiment, forced: str | None = No
         return forced
     if not experiment.enabled or not experiment.candidate_version or experiment.candidate_percent <= 0:
         return "A"
-    bucket = int.from_bytes(hashlib.sha256(task_id.encode()).digest()[:8], "big") % 100
-    return "B" if bucket < experiment.candidate_percent else "A"
+    bucket = int.from_bytes(hashlib.sha256(task_id.encode()).digest()[:8], "big") % BUCKETS
+    return "B" if bucket < experiment.candidate_percent * BUCKETS / 100 else "A"
 
 
 def version_for(variant: str, experiment: Experiment) -> str | None:

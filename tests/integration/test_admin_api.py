@@ -32,7 +32,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN.get_secret_value()}"}
 ROUTES = [("get", "/api/v1/ml/performance/metrics"), ("post", "/api/v1/ml/performance/clear-cache"),
           ("post", "/api/v1/ml/performance/benchmark"), ("get", "/api/v1/ml/performance/benchmark/abc"),
           ("get", "/api/v1/ml/config/ab-test"), ("post", "/api/v1/ml/config/ab-test"),
-          ("post", "/api/v1/ml/categorize"), ("get", "/metrics")]
+          ("post", "/api/v1/ml/categorize"), ("get", "/metrics"), ("post", "/api/v1/ml/feedback"),
+          ("get", "/api/v1/ml/review"), ("post", "/api/v1/ml/models/candidate"),
+          ("post", "/api/v1/ml/models/m-x/activate")]
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +98,42 @@ def test_ab_test_config_round_trips_and_needs_a_candidate(client, stack_settings
                          "candidate_version": trained_model}
         assert client.post("/api/v1/ml/config/ab-test", json={"enabled": True, "optimized_service_percentage": 101},
                            headers=AUTH).status_code == 422
+    finally:
+        with session_scope(url) as session:
+            set_candidate(session, None, 0)
+            set_split(session, enabled=True, percent=0)
+
+
+def test_the_seed_documents_manual_controls_work_as_written(client, stack_settings, trained_model):
+    """The calls of the seed's "A/B Testing Configuration", "Monitoring" and "Manual Rollback", as written."""
+    url = stack_settings.effective_database_url
+    line = [{"id": "seed-1", "description": "SQ *BLUE BOTTLE COFFEE #12 OAKLAND CA", "amount": "-4.50"}]
+    with session_scope(url) as session:
+        set_candidate(session, trained_model, 0)
+    try:
+        configured = client.post("/api/v1/ml/config/ab-test", headers=AUTH,
+                                 json={"enabled": True, "optimized_service_percentage": 25.0})
+        assert configured.status_code == 200 and configured.json()["optimized_service_percentage"] == 25.0
+        forced = client.post("/api/v1/ml/categorize?force_service=optimized", headers=AUTH, json=line)
+        assert forced.status_code == 200 and forced.json()["variant"] == "B"
+        standard = client.post("/api/v1/ml/categorize?force_service=standard", headers=AUTH, json=line)
+        assert standard.json()["variant"] == "A"
+        metrics = client.get("/api/v1/ml/performance/metrics", headers=AUTH).json()
+        assert set(metrics["optimized"]) == {"cache_hit_rate_percent", "avg_prediction_time_ms", "total_predictions",
+                                             "models_loaded"}
+        assert metrics["optimized"]["models_loaded"] is True and metrics["standard"]["models_loaded"] is True
+        # Manual rollback: disable the test (everything to the standard service), or a share of 0.
+        assert client.post("/api/v1/ml/config/ab-test", headers=AUTH, json={"enabled": False}).status_code == 200
+        variants = {client.post("/api/v1/ml/categorize", headers=AUTH, json=line).json()["variant"] for _ in range(20)}
+        assert variants == {"A"}
+        zero = client.post("/api/v1/ml/config/ab-test", headers=AUTH,
+                           json={"enabled": True, "optimized_service_percentage": 0})
+        assert zero.status_code == 200 and zero.json()["optimized_service_percentage"] == 0
+        with session_scope(url) as session:
+            assert load_experiment(session).candidate_percent == 0
+        fractional = client.post("/api/v1/ml/config/ab-test", headers=AUTH,
+                                 json={"enabled": True, "optimized_service_percentage": 12.5})
+        assert fractional.json()["optimized_service_percentage"] == 12.5
     finally:
         with session_scope(url) as session:
             set_candidate(session, None, 0)
@@ -176,7 +214,7 @@ def test_schemathesis_finds_no_server_error_in_manna_api(stack_settings, trained
             set_candidate(session, before.candidate_version, before.candidate_percent)
             set_split(session, enabled=before.enabled, percent=before.candidate_percent)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "Selected: 10/11" in run.stdout and "Tested: 10" in run.stdout, run.stdout[-3000:]
+    assert "Selected: 12/13" in run.stdout and "Tested: 12" in run.stdout, run.stdout[-3000:]
     assert "Internal Server Error" not in (tmp_path / "api.log").read_text()
 
 

@@ -68,7 +68,10 @@ def test_model_registry_commands(tmp_path):
     assert first in listed and second in listed and "active" in listed and "candidate" in listed
     shown = json.loads(manna("models", "show", second, data_dir=tmp_path).stdout)
     assert shown["status"] == "candidate" and len(shown["artifact_sha256"]) == 64
-    assert manna("models", "activate", second, data_dir=tmp_path).returncode == 0
+    # The second model measured clearly worse on its held-out merchants: serving it takes --force.
+    refused = manna("models", "activate", second, data_dir=tmp_path)
+    assert refused.returncode == 2 and f"manna models activate {second} --force" in refused.stderr, refused.stderr
+    assert manna("models", "activate", second, "--force", data_dir=tmp_path).returncode == 0
     statuses = {json.loads(manna("models", "show", v, data_dir=tmp_path).stdout)["status"] for v in (first, second)}
     assert statuses == {"retired", "active"}
     assert manna("models", "activate", "m-nope", data_dir=tmp_path).returncode == 2

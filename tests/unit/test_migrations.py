@@ -9,7 +9,8 @@ CONTRACT_COLUMNS = [
     "confidence_level", "decided_by", "rule_id", "model_version", "variant", "job_id", "categorized_at",
 ]
 TABLES = {"jobs", "task_metrics", "rejected_transactions", "failed_tasks", "model_versions", "experiments",
-          "transactions", "labels", "corrections", "merchant_memory", "label_history", "retrain_runs", "leases"}
+          "transactions", "labels", "corrections", "merchant_memory", "label_history", "retrain_runs", "leases",
+          "rollout_events"}
 
 
 def test_view_has_the_contract_columns_in_order_and_migrations_reverse(tmp_path):
