@@ -61,10 +61,13 @@ def build(settings: Settings) -> dict[str, Any]:
                         # Once a minute and light: the ingest queue's workers take it.
                         "manna.evaluate_alerts": {"queue": "ingest"},
                         "manna.recover_stalled_jobs": {"queue": "ingest"},
-                        "manna.retrain": {"queue": "training"}},
+                        "manna.retrain": {"queue": "training"},
+                        "manna.evaluate_rollout": {"queue": "ingest"}},
         "beat_schedule": {"evaluate-alerts": {"task": "manna.evaluate_alerts", "schedule": 60.0},
                           "recover-stalled-jobs": {"task": "manna.recover_stalled_jobs", "schedule": 300.0},
-                          "retrain": {"task": "manna.retrain", "schedule": _cron(settings.retrain_cron)}},
+                          "retrain": {"task": "manna.retrain", "schedule": _cron(settings.retrain_cron)},
+                          "evaluate-rollout": {"task": "manna.evaluate_rollout",
+                                               "schedule": settings.rollout_interval_seconds}},
         "worker_consumer": "workers.consumer:Consumer",  # refused messages also land in failed_tasks
         "worker_hijack_root_logger": False,
         "timezone": "UTC",

@@ -34,6 +34,8 @@ from api.schemas import (
     Health,
     PerformanceMetrics,
     ReviewEntry,
+    RolloutRequest,
+    RolloutState,
 )
 from db.engine import session_scope, transient_errors
 from db.feedback import recent_accuracy
@@ -46,6 +48,9 @@ from pipeline.variant import assign_variant, parse_forced_variant, version_for
 from services.feedback import record_feedback
 from services.models import ModelChangeRefused, activate, make_candidate, split
 from services.review import review_entries
+from services.rollout import control as control_rollout
+from services.rollout import start as start_rollout
+from services.rollout import status as rollout_status
 from services.runtime import reset_runtime, runtime
 from workers.broker import queue_depths
 
@@ -220,6 +225,27 @@ def _ml_router(settings: Settings) -> APIRouter:
             raise HTTPException(409, str(err)) from err
         with session_scope(url) as session:
             return _ab_state(load_experiment(session))
+
+    @router.get("/rollout", response_model=RolloutState | None)
+    def get_rollout() -> dict[str, Any] | None:
+        """The latest rollout (null before the first): state, candidate, phase, share and every decision."""
+        return rollout_status(settings)
+
+    @router.post("/rollout", response_model=RolloutState,
+                 responses={404: {"description": "no such model or rollout"}, 409: {"description": "not now"}})
+    def post_rollout(request: RolloutRequest) -> dict[str, Any]:
+        """Start a rollout of a candidate, or pause, resume or abort the open one."""
+        try:
+            if request.action == "start":
+                if not request.candidate:
+                    raise ValueError("start needs a candidate")
+                return start_rollout(settings, candidate=request.candidate, actor=actor, policy=request.policy,
+                                     phases=request.phases)
+            return control_rollout(settings, request.action, actor=actor)
+        except LookupError as err:
+            raise HTTPException(404, str(err)) from err
+        except ValueError as err:
+            raise HTTPException(409, str(err)) from err
 
     @router.post("/feedback", response_model=FeedbackResult)
     def feedback(request: FeedbackRequest) -> dict[str, Any]:

@@ -178,3 +178,36 @@ class ReviewEntry(BaseModel):
     labels: int = Field(description="Unreviewed labels of this merchant.")
     expected_errors: float = Field(description="Sum of (1 - confidence) over them: the wrong labels expected.")
     why: str
+
+
+class RolloutRequest(BaseModel):
+    action: Literal["start", "pause", "resume", "abort"]
+    candidate: str | None = Field(None, max_length=64, description="With start: a registered model version.")
+    policy: Literal["seed", "retrain"] = "seed"
+    phases: list[float] | None = Field(None, max_length=20, description="With start: shares rising to 100.")
+
+
+class RolloutEventOut(BaseModel):
+    at: Any
+    decision: str
+    phase: int | None
+    percent: float | None
+    reason: str
+    figures: dict[str, Any]
+    actor: str
+
+
+class RolloutState(BaseModel):
+    id: int
+    state: Literal["running", "paused", "completed", "rolled_back", "aborted"]
+    candidate: str
+    active_at_start: str | None
+    policy: str
+    phases: list[float]
+    phase: int
+    percent: float
+    started_at: Any
+    phase_started_at: Any
+    finished_at: Any
+    baseline: dict[str, Any]
+    events: list[RolloutEventOut]

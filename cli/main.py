@@ -468,6 +468,79 @@ def models_candidate(version: str | None, clear: bool, percent: float) -> None:
 
 
 @main.group()
+def rollout() -> None:
+    """Gradual rollout of a candidate (10 -> 100%), judged by a policy, rolled back automatically."""
+
+
+@rollout.command("start")
+@click.option("--candidate", required=True, help="A registered model version.")
+@click.option("--phases", default=None, help="Shares in percent, rising to 100 (default: the policy's).")
+@click.option("--policy", default="seed", show_default=True, help="seed, retrain, or a policy YAML file.")
+def rollout_start(candidate: str, phases: str | None, policy: str) -> None:
+    """Serve CANDIDATE to the first phase's share; beat's manna.evaluate_rollout moves it on or rolls it back."""
+    from services.rollout import start
+
+    try:
+        shares = [float(p) for p in phases.split(",")] if phases else None
+        state = start(get_settings(), candidate=candidate, actor=_cli_actor(), policy=policy, phases=shares)
+    except (LookupError, ValueError) as err:
+        raise click.UsageError(str(err)) from None
+    console.print(f"rollout {state['id']} of {candidate}: {state['percent']:g}% of tasks (policy {policy})")
+
+
+@rollout.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the latest rollout and its events as JSON.")
+def rollout_status(as_json: bool) -> None:
+    """The latest rollout: state, candidate, phase, and every decision with its reason."""
+    from services.rollout import status
+
+    state = status(get_settings())
+    if as_json:
+        click.echo(json.dumps(state, indent=2, default=str))
+        return
+    if state is None:
+        console.print("no rollout yet: manna rollout start --candidate VERSION")
+        return
+    console.print(f"rollout {state['id']} of {state['candidate']}: {state['state']}, phase {state['phase'] + 1} of "
+                  f"{len(state['phases'])}, {state['percent']:g}% of tasks (policy {state['policy']})")
+    table = Table(title="decisions")
+    for column in ("at", "decision", "share", "by", "reason"):
+        table.add_column(column)
+    for event in state["events"]:
+        share = "" if event["percent"] is None else f"{event['percent']:g}%"
+        table.add_row(str(event["at"])[:19], event["decision"], share, event["actor"], event["reason"])
+    _print_table(table)
+
+
+def _rollout_control(action: str) -> None:
+    from services.rollout import control
+
+    try:
+        state = control(get_settings(), action, actor=_cli_actor())
+    except (LookupError, ValueError) as err:
+        raise click.UsageError(str(err)) from None
+    console.print(f"rollout {state['id']}: {state['state']}, {state['percent']:g}% of tasks to {state['candidate']}")
+
+
+@rollout.command("pause")
+def rollout_pause() -> None:
+    """Hold the candidate at its share: the controller takes no step until resumed."""
+    _rollout_control("pause")
+
+
+@rollout.command("resume")
+def rollout_resume() -> None:
+    """Let the controller judge the paused rollout again."""
+    _rollout_control("resume")
+
+
+@rollout.command("abort")
+def rollout_abort() -> None:
+    """End the rollout: the candidate gets no more traffic."""
+    _rollout_control("abort")
+
+
+@main.group()
 def failed() -> None:
     """Tasks whose retries ran out (failed_tasks): list them, send them again."""
 

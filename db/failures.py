@@ -25,7 +25,8 @@ def is_refused(task_name: str) -> bool:
 
 
 def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: str,
-                   kwargs: dict[str, Any], error: str, retries: int, redriven: bool = False) -> None:
+                   kwargs: dict[str, Any], error: str, retries: int, redriven: bool = False,
+                   variant: str | None = None) -> None:
     """Insert a ``failed_tasks`` row; if the database is unreachable, append it to a local spool.
 
     ``redriven`` records a failure whose task was already sent again automatically.
@@ -33,7 +34,7 @@ def record_failure(database_url: str, spool: Path, *, task_id: str, task_name: s
     # The error may quote the hostile input: keep it printable and storable (no NUL, no lone surrogate).
     error = error[:4000].encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     row: dict[str, Any] = {"task_id": task_id, "task_name": task_name, "kwargs": kwargs, "error": error,
-                           "retries": retries}
+                           "retries": retries, "variant": variant}
     if redriven:
         row["redriven_at"] = dt.datetime.now(dt.UTC)
     try:

@@ -192,6 +192,7 @@ class FailedTask(Base):
     retries: Mapped[int] = mapped_column(Integer, default=0)
     failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
     redriven_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    variant: Mapped[str | None] = mapped_column(String(1))  # of a chunk task: errors count against a variant
 
 
 class ModelVersion(Base):
@@ -358,3 +359,21 @@ class RolloutEvent(Base):
     figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now(), index=True)
+
+
+class Rollout(Base):
+    """A candidate's walk through the policy's phases; ``phase`` moves only by compare-and-set."""
+
+    __tablename__ = "rollouts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    candidate_version: Mapped[str] = mapped_column(String(64))
+    active_version: Mapped[str | None] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(Text)
+    phases: Mapped[list[float]] = mapped_column(JSON)
+    phase: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # running | paused | completed | rolled_back | aborted
+    baseline: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # standard evaluation of both models
+    actor: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    phase_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

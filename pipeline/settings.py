@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     retrain_time_limit: int = Field(3600, ge=60)  # seconds; also the retraining lock's lease
     accuracy_window_minutes: int = Field(10_080, ge=1)  # live accuracy: reviews of the last 7 days
     accuracy_min_reviews: int = Field(20, ge=1)  # fewer reviews in the window: no figure (and no alert)
+    rollout_interval_seconds: float = Field(60.0, ge=0.5)  # how often beat runs the rollout controller
 
     # Celery behaviour.
     task_soft_time_limit: int = Field(120, ge=1)

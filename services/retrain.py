@@ -106,7 +106,7 @@ def _train_and_judge(settings: Settings, result: RetrainResult, recipe: dict[str
                      newest: int, progress: Callable[[str], None]) -> None:
     assert result.base_version is not None
     base_path, _ = artifact_dir(settings, result.base_version)
-    base = _base_examples(recipe, base_path)
+    base = base_examples(recipe, base_path)
     reviews = Examples([r.description for r in lines], [float(r.amount) for r in lines], [r.category for r in lines])
     judged_split = held_out([r.merchant_key for r in lines], settings.retrain_holdout_share, str(result.run_id))
     held = reviews.subset(judged_split)
@@ -118,7 +118,7 @@ def _train_and_judge(settings: Settings, result: RetrainResult, recipe: dict[str
              f"(weight {settings.retrain_feedback_weight:g}); {len(held):,} reviews held out to judge")
     candidate = _fit(base, taught, settings.retrain_feedback_weight)
     active_model, rules = load_registered(settings, result.base_version, RuleSet.load(settings.rules_path))
-    standard = _standard_set(recipe, base)
+    standard = standard_set(recipe, base)
     judged = {name: _compare(active_model, candidate, rules, examples, settings.accuracy_min_reviews)
               for name, examples in (("held_out_reviews", held), ("standard", standard))}
     ok, reason = judge(judged, settings.retrain_tolerance)
@@ -132,7 +132,8 @@ def _train_and_judge(settings: Settings, result: RetrainResult, recipe: dict[str
         progress(f"registered candidate {result.candidate_version}")
 
 
-def _base_examples(recipe: dict[str, Any], base_path: Any) -> Examples:
+def base_examples(recipe: dict[str, Any], base_path: Any) -> Examples:
+    """A registered model's training data, rebuilt from its recipe."""
     if recipe["kind"] == "generated":
         rows = Generator(int(recipe["seed"])).rows(int(recipe["rows"]))
         return Examples([r["description"] for r in rows], [float(r["amount"]) for r in rows],
@@ -141,7 +142,7 @@ def _base_examples(recipe: dict[str, Any], base_path: Any) -> Examples:
     return Examples(data.descriptions, data.amounts, data.labels)
 
 
-def _standard_set(recipe: dict[str, Any], base: Examples) -> Examples:
+def standard_set(recipe: dict[str, Any], base: Examples) -> Examples:
     """Generated lines of a seed no model trains on; for a model of a file, that file (a regression check)."""
     if recipe["kind"] == "generated":
         rows = Generator(STANDARD_EVAL_SEED).rows(STANDARD_EVAL_ROWS)
@@ -186,3 +187,20 @@ def _finish(url: str, result: RetrainResult, last_correction_id: int | None) -> 
     with session_scope(url) as session:
         finish_run(session, result.run_id, status=result.status, reason=result.reason, figures=result.figures,
                    candidate_version=result.candidate_version, last_correction_id=last_correction_id)
+
+
+def standard_accuracy(settings: Settings, versions: list[str]) -> dict[str, float | None]:
+    """Each model's accuracy (with its rules) on the standard evaluation set of the first one's training data."""
+    with session_scope(settings.effective_database_url) as session:
+        row = get_model_version(session, versions[0])
+        recipe = recipe_of(row.training_summary) if row else None
+    if not recipe:
+        return dict.fromkeys(versions)
+    path, _ = artifact_dir(settings, versions[0])
+    examples = standard_set(recipe, base_examples(recipe, path))
+    default_rules = RuleSet.load(settings.rules_path)
+    figures: dict[str, float | None] = {}
+    for version in versions:
+        model, rules = load_registered(settings, version, default_rules)
+        figures[version] = accuracy(Categorizer(rules, model), examples)
+    return figures

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope, transient_errors
 from db.failures import failure_count, record_failure
 from db.jobs import JobProgress, mark_callback_sent
+from db.queries import CHUNK_TASK
 from pipeline.settings import get_settings
+from pipeline.variant import assign_variant, parse_forced_variant
 from services.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,26 @@ def _record_final_failure(
         error=detail,
         retries=int(retries),
         redriven=redriven,
+        variant=_variant_of(sender, task_id or "", kwargs or {}),
     )
+
+
+def _variant_of(task: Task, task_id: str, kwargs: dict[str, Any]) -> str | None:
+    """The A/B variant of a failed chunk, so that its error counts against the model that served it.
+
+    A run records its variant on the request; a run killed by the hard time limit is reported in the
+    parent, where the variant is worked out again from the task id and the current split.
+    """
+    if task.name != CHUNK_TASK:
+        return None
+    recorded = getattr(getattr(task, "request", None), "manna_variant", None)
+    if recorded:
+        return str(recorded)
+    try:
+        forced = parse_forced_variant(kwargs.get("force_variant"))
+        return assign_variant(task_id, runtime().experiment(), forced)
+    except Exception:  # a malformed message or the database down: the failure is recorded all the same
+        return None
 
 
 def _reported_already(task_id: str, hard_limit: float) -> bool:

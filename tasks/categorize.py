@@ -24,6 +24,7 @@ def categorize_chunk(self: MannaTask, job_id: str, source: str, transactions: li
     rt = runtime()
     experiment = rt.experiment()
     variant = assign_variant(self.request.id, experiment, parse_forced_variant(force_variant))
+    self.request.manna_variant = variant  # a failure of this run counts against its variant
     categorizer = rt.categorizer(version_for(variant, experiment))
     errors_before = rt.cache.errors
     report = categorizer.categorize([Transaction.from_message(row) for row in transactions], rt.memory.lookup(source))

@@ -14,7 +14,8 @@ from celery import Celery, signals
 import celeryconfig
 from pipeline.settings import Settings, get_settings, redact_url
 
-TASK_MODULES = ("tasks.ingest", "tasks.categorize", "tasks.bench", "tasks.alerts", "tasks.recovery", "tasks.retrain")
+TASK_MODULES = ("tasks.ingest", "tasks.categorize", "tasks.bench", "tasks.alerts", "tasks.recovery", "tasks.retrain",
+                "tasks.rollout")
 log = logging.getLogger(__name__)
 
 

@@ -10,7 +10,7 @@ CONTRACT_COLUMNS = [
 ]
 TABLES = {"jobs", "task_metrics", "rejected_transactions", "failed_tasks", "model_versions", "experiments",
           "transactions", "labels", "corrections", "merchant_memory", "label_history", "retrain_runs", "leases",
-          "rollout_events"}
+          "rollout_events", "rollouts"}
 
 
 def test_view_has_the_contract_columns_in_order_and_migrations_reverse(tmp_path):

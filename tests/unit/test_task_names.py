@@ -10,6 +10,7 @@ def test_task_names_are_frozen():
     app = create_app(Settings())
     assert sorted(name for name in app.tasks if name.startswith("manna.")) == [
         "manna.bench.naive_categorize", "manna.bench.noop", "manna.categorize_chunk", "manna.evaluate_alerts",
+        "manna.evaluate_rollout",
         "manna.recover_stalled_jobs", "manna.retrain", "manna.submit_batch"]
 
 
