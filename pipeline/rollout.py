@@ -82,7 +82,7 @@ def decide(policy: Policy, phase: int, active: Figures, candidate: Figures,
     fired = _rollback_reason(policy, active, candidate, windows)
     if fired:
         return Verdict("rollback", fired)
-    unmet = _unmet(policy, active, candidate)
+    unmet = _unmet(policy, active, candidate, alone=policy.phases[phase] >= 100)
     if unmet:
         return Verdict("hold", "; ".join(unmet))
     last = phase >= len(policy.phases) - 1
@@ -105,11 +105,18 @@ def _rollback_reason(policy: Policy, active: Figures, candidate: Figures, window
     return "; ".join(reasons)
 
 
-def _unmet(policy: Policy, active: Figures, candidate: Figures) -> list[str]:
+def _unmet(policy: Policy, active: Figures, candidate: Figures, *, alone: bool) -> list[str]:
+    """Promotion criteria not met. ``alone``: at 100% the active model serves nothing, so the candidate is
+    judged on its own figures (its rollback triggers still compare its accuracy with the baseline)."""
     unmet = []
-    fewest = min(active.predictions, candidate.predictions)
+    fewest = candidate.predictions if alone else min(active.predictions, candidate.predictions)
     if fewest < policy.min_predictions:
         unmet.append(f"{fewest:,} of {policy.min_predictions:,} predictions per variant")
+    if active.accuracy is not None and candidate.accuracy is not None and \
+            candidate.accuracy < active.accuracy - policy.max_accuracy_drop:
+        unmet.append(f"accuracy {candidate.accuracy:.3f} below the active model's {active.accuracy:.3f}")
+    if alone:
+        return unmet
     if active.error_rate is not None and candidate.error_rate is not None and \
             abs(candidate.error_rate - active.error_rate) >= policy.max_error_rate_difference:
         unmet.append(f"error rates differ by {abs(candidate.error_rate - active.error_rate):.2%}")
@@ -120,7 +127,4 @@ def _unmet(policy: Policy, active: Figures, candidate: Figures) -> list[str]:
                          f"{policy.min_p95_improvement:+.0%})")
     elif fewest >= policy.min_predictions:
         unmet.append("no P95 measured")
-    if active.accuracy is not None and candidate.accuracy is not None and \
-            candidate.accuracy < active.accuracy - policy.max_accuracy_drop:
-        unmet.append(f"accuracy {candidate.accuracy:.3f} below the active model's {active.accuracy:.3f}")
     return unmet

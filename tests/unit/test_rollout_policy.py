@@ -22,7 +22,9 @@ def test_the_seed_policy_has_the_seed_documents_numbers():
 
 def test_a_good_candidate_advances_and_the_last_phase_completes():
     assert decide(SEED, 0, GOOD_A, GOOD_B, {}).action == "advance"
-    assert decide(SEED, 4, GOOD_A, GOOD_B, {}).action == "complete"
+    # At 100% the active model serves nothing: the candidate is judged alone.
+    assert decide(SEED, 4, Figures(accuracy=0.90), GOOD_B, {}).action == "complete"
+    assert decide(SEED, 4, Figures(accuracy=0.90), Figures(predictions=10, accuracy=0.9), {}).action == "hold"
 
 
 def test_each_unmet_criterion_holds_the_phase_and_is_named():
