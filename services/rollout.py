@@ -21,6 +21,7 @@ from db.models import AlertEvent, Rollout
 from db.queries import chunk_metrics
 from db.registry import activate_model, get_model_version, load_experiment, log_change, set_candidate, set_split
 from db.rollouts import failed_chunks, last_event, latest_rollout, model_accuracy, move, open_rollout, rollout_events
+from pipeline.model import ArtifactError
 from pipeline.performance import error_rate, summarize
 from pipeline.rollout import Figures, Policy, decide, load_policy
 from pipeline.settings import Settings
@@ -44,11 +45,15 @@ def start(settings: Settings, *, candidate: str, actor: str, policy: str = "seed
         active = load_experiment(session).active_version
         if candidate == active:
             raise ValueError(f"{candidate} is the active model already")
-    baseline = standard_accuracy(settings, [v for v in (active, candidate) if v]) if active else {}
+    try:  # also proves that the candidate loads and verifies before it serves anyone
+        baseline = standard_accuracy(settings, [v for v in (active, candidate) if v]) if active else {}
+    except (ArtifactError, OSError) as err:
+        raise ValueError(f"{candidate} cannot be served: {err}") from None
     with session_scope(settings.effective_database_url) as session:
+        now = dt.datetime.now(dt.UTC)
         rollout = Rollout(candidate_version=candidate, active_version=active, policy=str(policy),
                           phases=list(rules.phases), phase=0, state="running", baseline=baseline, actor=actor,
-                          phase_started_at=dt.datetime.now(dt.UTC))
+                          started_at=now, phase_started_at=now)
         session.add(rollout)
         session.flush()
         set_candidate(session, candidate, rules.phases[0])
@@ -75,7 +80,8 @@ def evaluate(settings: Settings) -> dict[str, Any] | None:
 
 
 def measure(session: Session, rollout: Rollout, rules: Policy) -> tuple[Figures, Figures, dict[str, Figures]]:
-    """Both variants since the phase began; the candidate over each rollback trigger's window."""
+    """Both variants since the phase began; the candidate over each rollback trigger's window (within this
+    rollout: an earlier candidate's chunks are not this one's)."""
     since = rollout.phase_started_at
     rows = chunk_metrics(session, since=since)
     failures = failed_chunks(session, since)
@@ -93,8 +99,9 @@ def measure(session: Session, rollout: Rollout, rules: Policy) -> tuple[Figures,
                for v in ("A", "B")}
     now = dt.datetime.now(dt.UTC)
     windows = {}
+    began = rollout.started_at if rollout.started_at.tzinfo else rollout.started_at.replace(tzinfo=dt.UTC)
     for name, trigger in rules.rollback.items():
-        start = now - dt.timedelta(minutes=trigger.for_minutes)
+        start = max(now - dt.timedelta(minutes=trigger.for_minutes), began)  # this rollout's candidate only
         recent = [r for r in chunk_metrics(session, since=start) if r["variant"] == "B"]
         windows[name] = _figures(recent, failed_chunks(session, start).get("B", 0), None)
     return figures["A"], figures["B"], windows

@@ -142,15 +142,32 @@ def test_a_candidate_trained_on_shuffled_labels_is_rolled_back_for_accuracy(
     rollback = final["events"][-1]
     assert (final["state"], rollback["decision"]) == ("rolled_back", "rollback")
     assert "accuracy" in rollback["reason"] and rollback["percent"] == 0
+    _report_lag(stack_settings.effective_database_url, rollback)
+
+
+def _report_lag(url: str, rollback: dict) -> None:
+    """Print the time from the rollback to the candidate's last chunk (committed or failed): the figure asked for."""
+    with session_scope(url) as session:
+        last = session.execute(text(
+            "SELECT max(at) FROM (SELECT max(created_at) AS at FROM task_metrics WHERE variant = 'B' "
+            "UNION ALL SELECT max(failed_at) FROM failed_tasks WHERE variant = 'B') AS candidate_chunks")).scalar()
+    lag = (last - rollback["at"]).total_seconds()
+    print(f"\nrolled back ({rollback['reason']}) at {rollback['at']:%H:%M:%S.%f}; the candidate's last chunk "
+          f"ended {lag:+.3f} s from then")
 
 
 def test_a_candidate_whose_chunks_fail_is_rolled_back_and_nothing_is_lost(
         beat, producer, stack_settings, trained_model, policy):
     url = stack_settings.effective_database_url
-    candidate = train_default_model(stack_settings, rows=3_000, seed=4, activate=False)
+    candidate = train_default_model(stack_settings, rows=6_000, seed=4, activate=False)
     artifact = stack_settings.effective_model_dir / candidate / "model.joblib"
-    artifact.write_bytes(artifact.read_bytes() + b"tampered")  # every worker now refuses to load it
+    intact = artifact.read_bytes()
+    artifact.write_bytes(intact + b"tampered")
+    with pytest.raises(ValueError, match="cannot be served: refusing"):  # a rollout checks its candidate first
+        start(stack_settings, candidate=candidate, actor="test", policy=policy)
+    artifact.write_bytes(intact)
     start(stack_settings, candidate=candidate, actor="test", policy=policy)
+    artifact.write_bytes(intact + b"tampered")  # then it breaks: every worker refuses to load it
     traffic = Traffic(producer, "rollout-failing")
     try:
         final = _finished(stack_settings)
@@ -168,12 +185,10 @@ def test_a_candidate_whose_chunks_fail_is_rolled_back_and_nothing_is_lost(
     with session_scope(url) as session:
         variants = set(session.execute(text("SELECT DISTINCT variant FROM labels WHERE job_id = :j"), {"j": after})
                        .scalars())
-        last_b = session.execute(text("SELECT max(created_at) FROM task_metrics WHERE variant = 'B'")).scalar()
         failed = session.execute(text("SELECT count(*) FROM failed_tasks WHERE variant = 'B' AND redriven_at IS NULL"
                                       )).scalar()
     assert variants == {"A"} and failed > 0
-    lag = (last_b - rollback["at"]).total_seconds() if last_b else None
-    print(f"\nrollback at {rollback['at']}, last candidate chunk committed at {last_b}: lag {lag} s")
+    _report_lag(url, rollback)
     # The candidate's failed chunks are sent again: the active model labels them, every job ends exact.
     redrive = subprocess.run([sys.executable, "-m", "cli", "failed", "redrive", "--all"], cwd=ROOT,
                              env=stack_env(stack_settings), capture_output=True, text=True, timeout=120)
