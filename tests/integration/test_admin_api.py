@@ -34,7 +34,7 @@ ROUTES = [("get", "/api/v1/ml/performance/metrics"), ("post", "/api/v1/ml/perfor
           ("get", "/api/v1/ml/config/ab-test"), ("post", "/api/v1/ml/config/ab-test"),
           ("post", "/api/v1/ml/categorize"), ("get", "/metrics"), ("post", "/api/v1/ml/feedback"),
           ("get", "/api/v1/ml/review"), ("post", "/api/v1/ml/models/candidate"),
-          ("post", "/api/v1/ml/models/m-x/activate")]
+          ("post", "/api/v1/ml/models/m-x/activate"), ("get", "/api/v1/ml/rollout"), ("post", "/api/v1/ml/rollout")]
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +214,7 @@ def test_schemathesis_finds_no_server_error_in_manna_api(stack_settings, trained
             set_candidate(session, before.candidate_version, before.candidate_percent)
             set_split(session, enabled=before.enabled, percent=before.candidate_percent)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "Selected: 12/13" in run.stdout and "Tested: 12" in run.stdout, run.stdout[-3000:]
+    assert "Selected: 14/15" in run.stdout and "Tested: 14" in run.stdout, run.stdout[-3000:]
     assert "Internal Server Error" not in (tmp_path / "api.log").read_text()
 
 
