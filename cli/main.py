@@ -540,6 +540,55 @@ def rollout_abort() -> None:
     _rollout_control("abort")
 
 
+@main.command()
+@click.option("--activate", "activate_version", default=None, help="Serve this registered model once deployed.")
+@click.option("--force", is_flag=True, help="With --activate: even a model clearly worse than the active one.")
+@click.option("--rollout", "rollout_candidate", default=None, help="Then start a rollout of this candidate.")
+@click.option("--policy", default="seed", show_default=True, help="The rollout's policy: seed, retrain or a file.")
+@click.option("--canary-rows", type=click.IntRange(min=100), default=2_000, show_default=True)
+@click.option("--min-canary-accuracy", type=click.FloatRange(0, 1.5), default=0.0, show_default=True,
+              help="Refuse the deployment when the canary job's accuracy is below this.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+def deploy(activate_version: str | None, force: bool, rollout_candidate: str | None, policy: str, canary_rows: int,
+           min_canary_accuracy: float, dry_run: bool) -> None:
+    """The seed's deployment pipeline: check, baseline, migrate, restart, validate, then an optional rollout.
+
+    A failed step from the activation on puts the previous model back and restarts the stack.
+    """
+    from services.deploy import DeployOptions, plan, run_stack, stack_is_running
+    from services.deploy import deploy as run_deploy
+    from workers.app import create_app
+    from workers.client import submit_rows
+
+    options = DeployOptions(activate=activate_version, force=force, rollout=rollout_candidate, policy=policy,
+                            canary_rows=canary_rows, min_canary_accuracy=min_canary_accuracy)
+    if dry_run:
+        for number, line in enumerate(plan(options), start=1):
+            click.echo(f"{number}. {line}")
+        return
+    settings = get_settings()
+    app = create_app(settings)
+    script = Path(__file__).resolve().parents[1] / "deploy" / "stack.sh"
+    result = run_deploy(
+        settings, options,
+        submit=lambda rows, job_id: submit_rows(app, rows, job_id=job_id, source="deploy-canary",
+                                                max_per_message=settings.max_message_transactions),
+        broker_ok=lambda: _broker_answers(settings.effective_broker_url),
+        stack=lambda action: run_stack(script, action), stack_running=lambda: stack_is_running(script),
+        progress=console.print)
+    click.echo(json.dumps({"ok": result.ok, "error": result.error, "restored": result.restored,
+                           "steps": result.steps}, indent=2, default=str))
+    sys.exit(0 if result.ok else 1)
+
+
+def _broker_answers(url: str) -> bool:
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=2) as connection:
+        connection.ensure_connection(max_retries=1)
+    return True
+
+
 @main.group()
 def failed() -> None:
     """Tasks whose retries ran out (failed_tasks): list them, send them again."""
