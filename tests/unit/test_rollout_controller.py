@@ -109,3 +109,28 @@ def test_pause_resume_abort_and_one_rollout_at_a_time(sqlite_settings, models):
         ("manual:pause", "api:ops"), ("manual:resume", "api:ops"), ("manual:abort", "api:ops")]
     with pytest.raises(ValueError, match="active model already"):
         start(sqlite_settings, candidate=active, actor="cli:ann", policy=policy)
+
+
+def _reviews(settings, variant: str, n: int, *, confirmed: bool) -> None:
+    """Users reviewing labels a model decided: confirmations, or corrections."""
+    from db.models import Correction
+
+    with session_scope(settings.effective_database_url) as session:
+        session.add_all(Correction(
+            source="s", transaction_id=f"{variant}{i}-{confirmed}", category="c" if confirmed else "d",
+            kind="confirmation" if confirmed else "correction", new_category=False, merchant_key="k", direction=-1,
+            previous_category="c", previous_decided_by="model", previous_confidence=0.9, model_version="m",
+            variant=variant, channel="api", created_at=dt.datetime.now(dt.UTC)) for i in range(n))
+
+
+def test_user_corrections_of_the_candidates_labels_roll_it_back_for_accuracy(sqlite_settings, models):
+    _active, candidate, policy = models
+    start(sqlite_settings, candidate=candidate, actor="cli:ann", policy=policy)
+    _traffic(sqlite_settings, 1)
+    assert evaluate(sqlite_settings)["decision"] == "hold"  # the standard baselines are close: no trigger
+    _reviews(sqlite_settings, "A", 25, confirmed=True)
+    _reviews(sqlite_settings, "B", 10, confirmed=True)
+    _reviews(sqlite_settings, "B", 15, confirmed=False)  # reviewers correct 15 of the candidate's 25
+    verdict = evaluate(sqlite_settings)
+    assert verdict["decision"] == "rollback"
+    assert verdict["reason"] == "accuracy 0.400 is more than 5% below the active model's 1.000"
