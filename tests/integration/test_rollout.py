@@ -1,7 +1,8 @@
 """The rollout controller on the real stack: a worker, beat every second, traffic flowing.
 
 A good candidate walks 10 -> 25 -> 50 -> 75 -> 100 and becomes active, one logged decision per
-step. A candidate trained on shuffled labels is rolled back for accuracy; one whose chunks fail is
+step. A candidate trained on shuffled labels is rolled back for accuracy (the standard set); one
+that users keep correcting is rolled back for accuracy (their reviews); one whose chunks fail is
 rolled back for errors, its failed chunks are re-driven to the active model, and after a rollback
 no chunk goes to the candidate.
 """
@@ -142,6 +143,60 @@ def test_a_candidate_trained_on_shuffled_labels_is_rolled_back_for_accuracy(
     rollback = final["events"][-1]
     assert (final["state"], rollback["decision"]) == ("rolled_back", "rollback")
     assert "accuracy" in rollback["reason"] and rollback["percent"] == 0
+    _report_lag(stack_settings.effective_database_url, rollback)
+
+
+def test_a_candidate_that_users_keep_correcting_is_rolled_back_for_accuracy(
+        beat, producer, stack_settings, trained_model, tmp_path):
+    """The candidate calls every coffee shop a restaurant: the standard set barely notices (coffee is a few
+    percent of it), the users reviewing a coffee-heavy source do, and their corrections roll it back."""
+    rows = Generator(5).rows(6_000)
+    labels = ["food.restaurants" if r["category"] == "food.coffee" else r["category"] for r in rows]
+    model = train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows], labels,
+                        [merchant_key(r["description"]) for r in rows])
+    version, digest, _ = save_model(model, stack_settings.effective_model_dir)
+    with session_scope(stack_settings.effective_database_url) as session:
+        register_model(session, version=version, sha256=digest, artifact_path=version,
+                       training_summary={"data": "coffee labeled as restaurants"}, metrics=model.metrics)
+    coffee = [r for r in Generator(12).rows(60_000) if r["category"] == "food.coffee"]
+    truth = {}
+    policy = tmp_path / "policy.yaml"  # it never advances (too few predictions): only accuracy can end it
+    policy.write_text(POLICY.replace("min_predictions: 300", "min_predictions: 10000000"))
+    state = start(stack_settings, candidate=version, actor="test", policy=str(policy))
+    assert abs(state["baseline"][trained_model] - state["baseline"][version]) < 0.05  # the standard set passes it
+    stop = threading.Event()
+
+    def users() -> None:
+        from services.feedback import record_feedback
+
+        while not stop.is_set():
+            job_id = f"coffee-{uuid.uuid4().hex[:8]}"
+            batch = [{**r, "id": f"{job_id}-{i}"} for i, r in enumerate(random.sample(coffee, 500))]
+            truth.update({r["id"]: r["category"] for r in batch})
+            submit_rows(producer, batch, job_id=job_id, source="rollout-coffee", max_per_message=50)
+            time.sleep(1.0)
+            with session_scope(stack_settings.effective_database_url) as session:
+                unreviewed = session.execute(text(
+                    "SELECT transaction_id FROM labels l WHERE source = 'rollout-coffee' "
+                    "AND decided_by IN ('model', 'cache') AND rule_id IS NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.source = l.source "
+                    "AND c.transaction_id = l.transaction_id) LIMIT 200")).scalars().all()
+            record_feedback(stack_settings, [{"source": "rollout-coffee", "transaction_id": tid,
+                                              "category": truth[tid], "reviewer": "user"} for tid in unreviewed])
+
+    reviewer = threading.Thread(target=users, daemon=True)
+    reviewer.start()
+    try:
+        final = _finished(stack_settings)
+    finally:
+        stop.set()
+        reviewer.join(timeout=60)
+        _restore(stack_settings, trained_model)
+    rollback = final["events"][-1]
+    assert (final["state"], rollback["decision"]) == ("rolled_back", "rollback")
+    assert rollback["reason"].startswith("accuracy"), rollback["reason"]
+    live = rollback["figures"]["candidate"]["accuracy"]
+    assert live < state["baseline"][version] - 0.05  # the users' figure, not the standard set's
     _report_lag(stack_settings.effective_database_url, rollback)
 
 
