@@ -30,7 +30,8 @@ PG_ADMIN_URL = Settings(
     database_url=os.environ.get("MANNA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ).effective_database_url
 REDIS_URL = os.environ.get("MANNA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-BROKER_DB, CACHE_DB = 14, 15
+# Two suites can run side by side on distinct pairs, e.g. MANNA_TEST_REDIS_DBS=8,9.
+BROKER_DB, CACHE_DB = (int(n) for n in os.environ.get("MANNA_TEST_REDIS_DBS", "14,15").split(","))
 
 pytestmark = pytest.mark.integration
 
