@@ -1,7 +1,8 @@
 """The admin HTTP API: ``manna api`` serves ``create_app()`` with uvicorn.
 
 Everything under ``/api/v1/ml`` and ``/metrics`` needs ``Authorization: Bearer $MANNA_ADMIN_TOKEN``.
-``/healthz`` answers without it (load balancers and probes), and says only which part is down.
+``/healthz`` answers without it (load balancers and probes), and says only which part is down or
+missing (``degraded``, still 200, when no worker answers: work queues up safely).
 The OpenAPI spec is at ``/openapi.json``, the docs at ``/docs``.
 """
 
@@ -20,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from api.benchmarks import BenchmarkBusy, BenchmarkRuns
+from api.health import PING_TIMEOUT, WorkerProbe
 from api.prometheus import PipelineCollector
 from api.schemas import (
     ABTestConfig,
@@ -53,6 +55,7 @@ from services.rollout import start as start_rollout
 from services.rollout import status as rollout_status
 from services.runtime import reset_runtime, runtime
 from workers.broker import queue_depths
+from workers.monitor import answering_workers, control_app
 
 MAX_CATEGORIZE = 100
 # A source as a query parameter: what the transaction contract allows (no NUL: Postgres text refuses it).
@@ -99,12 +102,15 @@ def _token_check(settings: Settings) -> Any:
 def _health_router(settings: Settings) -> APIRouter:
     router = APIRouter()
 
+    workers = WorkerProbe(_worker_asker(settings))
+
     @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
     def healthz(response: Response) -> Health:
-        """Broker, database, cache and model, each checked now.
+        """Broker, database, cache and model, each checked now; workers, asked at most every few seconds.
 
-        503 when the broker, the database or a registered model is down. A cache outage, or no
-        model registered yet (rules and the fallback label only), is ``degraded``.
+        503 when the broker, the database or a registered model is down. A cache outage, no model
+        registered yet (rules and the fallback label only), or no worker answering on the ingest or
+        categorize queue is ``degraded`` (200: messages wait safely in the broker until a worker comes).
         """
         checks = {"broker": _check(lambda: _broker_ok(settings)),
                   "database": _check(lambda: _database_ok(settings)),
@@ -113,12 +119,22 @@ def _health_router(settings: Settings) -> APIRouter:
                   "model": _model_check()}
         essential_ok = all(checks[name] == "ok" for name in ("broker", "database")) and checks["model"] in {
             "ok", "none"}
-        status = ("ok" if checks["cache"] == checks["model"] == "ok" else "degraded") if essential_ok else "down"
+        answering = workers()
+        healthy = checks["cache"] == checks["model"] == "ok" and answering["ok"]
+        status = ("ok" if healthy else "degraded") if essential_ok else "down"
         if not essential_ok:
             response.status_code = 503
-        return Health(status=status, checks=checks)
+        return Health(status=status, checks=checks, workers=answering)
 
     return router
+
+
+def _worker_asker(settings: Settings) -> Any:
+    """Who answers on the broker; embedded settings have no broker a worker could listen on."""
+    if settings.embedded:
+        return lambda: {}
+    app = control_app(settings)
+    return lambda: answering_workers(app, timeout=PING_TIMEOUT)
 
 
 def _metrics_router(settings: Settings) -> APIRouter:

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from db.engine import session_scope
 from db.feedback import recent_accuracy
 from db.queries import chunk_metrics, failed_runs, failure_counts, rejected_count
-from pipeline.performance import error_rate, summarize
+from pipeline.performance import MIN_THROUGHPUT_SECONDS, error_rate, summarize
 from pipeline.settings import Settings
 
 TASK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
@@ -40,7 +40,8 @@ class _Histogram:
         self.total = 0.0
 
     def observe(self, seconds: float, weight: float = 1.0) -> None:
-        self.counts[int(np.searchsorted(self.bounds, seconds))] += weight
+        # side="left": a value equal to a bound lands in that bound's bucket, as Prometheus' ``le`` means.
+        self.counts[int(np.searchsorted(self.bounds, seconds, side="left"))] += weight
         self.total += seconds * weight
 
     def buckets(self) -> list[tuple[str, float]]:
@@ -141,9 +142,11 @@ class PipelineCollector(Collector):
         gauges = [("manna_cache_hit_ratio_1h", "Cache hits over transactions, last hour.", summary["cache_hit_rate"]),
                   ("manna_error_ratio_1h", "Failed task runs over all chunk task runs, last hour.",
                    error_rate(summary["tasks"], failures)),
-                  ("manna_throughput_tps_1h", "Transactions per second while busy, last hour.",
+                  ("manna_throughput_tps_1h", "Transactions per second while chunks were in flight (publish to "
+                   f"commit), last hour; absent under {MIN_THROUGHPUT_SECONDS:g} s of work.",
                    summary["throughput_tps"]),
-                  ("manna_transaction_latency_p95_seconds_1h", "P95 of transaction latency, last hour.",
+                  ("manna_transaction_latency_p95_seconds_1h",
+                   "P95 of transaction latency, last hour (weighted nearest-rank, as the admin API and the alerts).",
                    None if summary["transaction_ms"]["p95"] is None else summary["transaction_ms"]["p95"] / 1000.0)]
         for name, doc, value in gauges:
             if value is not None:

@@ -6,8 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from pipeline.performance import MIN_THROUGHPUT_SECONDS
+
 
 class Percentiles(BaseModel):
+    """Weighted nearest-rank: the smallest value with at least that share at or below it."""
+
     avg: float | None
     p95: float | None
     p99: float | None
@@ -24,7 +28,9 @@ class Performance(BaseModel):
     cache_hit_rate: float | None
     task_ms: Percentiles
     transaction_ms: Percentiles = Field(description="Chunk publish to label commit, per transaction.")
-    throughput_tps: float
+    throughput_tps: float | None = Field(description=(
+        "Transactions over the seconds when at least one chunk was in flight (publish to commit); "
+        f"null under {MIN_THROUGHPUT_SECONDS:g} s of such work, where a figure would extrapolate one small job."))
 
 
 class VariantPerformance(Performance):
@@ -135,9 +141,17 @@ class CategorizeResponse(BaseModel):
     rejected: list[Rejected]
 
 
+class WorkerHealth(BaseModel):
+    ok: bool = Field(description="A worker answered on every queue the pipeline needs (ingest, categorize).")
+    detail: str = Field(description="For example: no worker answered on queue ingest.")
+    workers: list[str] = Field(description="Workers that answered.")
+    checked_seconds_ago: float = Field(description="Age of the answer: workers are asked at most every few seconds.")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded", "down"]
     checks: dict[str, str]
+    workers: WorkerHealth
 
 
 class FeedbackRequest(BaseModel):

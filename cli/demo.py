@@ -82,11 +82,19 @@ def _summary(settings: Settings, job_id: str, job: dict[str, object], elapsed: f
         f"{review:,} flagged for review\n"
         f"chunks: {int(totals['tasks'])}; unique lines per chunk decided once: {int(totals['unique_rows']):,}; "
         f"cache hits {int(totals['cache_hits']):,} ({totals['cache_hits'] / unique:.0%} of unique lines)\n"
-        f"throughput: {labeled / elapsed:,.0f} transactions/s ({elapsed:.1f} s from first message to last label; "
+        f"throughput: {_throughput(labeled, elapsed)} ({elapsed:.1f} s from first message to last label; "
         f"{total:.1f} s in all)\n"
         f"results: {settings.effective_database_url}\n"
         f"  SELECT * FROM categorized_transactions WHERE job_id = '{job_id}';"
     )
+
+
+def _throughput(labeled: int, elapsed: float) -> str:
+    """The same rule as the job and window figures: no rate over less than MIN_THROUGHPUT_SECONDS."""
+    from pipeline.performance import MIN_THROUGHPUT_SECONDS, throughput
+
+    tps = throughput(labeled, elapsed)
+    return f"n/a under {MIN_THROUGHPUT_SECONDS:g} s of work" if tps is None else f"{tps:,.0f} transactions/s"
 
 
 def _reasons(reasons: list[tuple[str, int]]) -> str:

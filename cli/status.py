@@ -40,7 +40,7 @@ def render(data: dict[str, Any]) -> Group:
     head.add_row("queues", queues or "unknown (broker down, or not Redis)")
     head.add_row("workers", ", ".join(data["workers"]) or "[red]none answering[/red]")
     head.add_row("jobs running", f"{data['jobs_running']:,}")
-    head.add_row("last hour", f"{hour['transactions']:,} transactions, {hour['throughput_tps']:,.0f} tx/s, "
+    head.add_row("last hour", f"{hour['transactions']:,} transactions, {_tps(hour['throughput_tps'])} tx/s, "
                               f"P95 {_ms(hour['transaction_ms']['p95'])}, cache hits {_pct(hour['cache_hit_rate'])}")
     head.add_row("failed tasks", f"{data['failed_pending']:,} pending re-drive" if data["failed_pending"] else "none")
     firing = [name for name, state in data["alerts"] if state == "firing"]
@@ -51,7 +51,7 @@ def render(data: dict[str, Any]) -> Group:
         variants.add_column(column)
     for v in data["per_variant"]:
         variants.add_row(v["variant"], v["model_version"], f"{v['tasks']:,}", f"{v['transactions']:,}",
-                         f"{v['throughput_tps']:,.0f}", _ms(v["transaction_ms"]["p95"]), _pct(v["cache_hit_rate"]))
+                         _tps(v["throughput_tps"]), _ms(v["transaction_ms"]["p95"]), _pct(v["cache_hit_rate"]))
     jobs = Table(title="jobs in flight (latest)", title_justify="left")
     for column in ("job", "source", "received", "labeled", "chunks"):
         jobs.add_column(column)
@@ -62,18 +62,17 @@ def render(data: dict[str, Any]) -> Group:
 
 
 def _workers(settings: Settings) -> list[str]:
-    from workers.app import create_app
+    """Workers that answered (the same broadcast as ``/healthz``); none when embedded or the broker is down."""
+    from workers.monitor import answering_workers, control_app
 
     if settings.embedded:
         return []
-    app = create_app(settings)
-    try:  # a broker that is down answers "no workers" at once instead of retrying forever
-        with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
-            replies = app.control.ping(timeout=1.0, connection=connection) or []
-    except Exception:
-        return []
-    return sorted(name for reply in replies for name in reply)
+    return sorted(answering_workers(control_app(settings), timeout=1.0) or {})
+
+
+def _tps(value: float | None) -> str:
+    """Throughput, or n/a under the minimum of work it is measured over (``MIN_THROUGHPUT_SECONDS``)."""
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def _ms(value: float | None) -> str:

@@ -48,23 +48,33 @@ def alert_states(session: Session) -> list[AlertState]:
 def evaluate(session: Session, config: AlertConfig, settings: Settings) -> dict[str, str]:
     """Evaluate and record every rule in one transaction (the beat task's body)."""
     figures = alert_figures(session, config, settings)
-    evaluations = [(rule, figures.get(rule.figure), rule.state(figures.get(rule.figure))) for rule in config.rules]
+    evaluations = [(rule, figures.get(rule.figure), rule.state(figures.get(rule.figure), figures.get(rule.sample)))
+                   for rule in config.rules]
+    rules = {rule.name: rule for rule in config.rules}
     for event in record_states(session, evaluations):
         level = logging.WARNING if event.to_state == "firing" else logging.INFO
-        log.log(level, "alert %s: %s -> %s (value %s, threshold %s)", event.name, event.from_state,
-                event.to_state, event.value, event.threshold)
+        rule = rules[event.name]
+        log.log(level, "alert %s: %s -> %s (value %s, threshold %s, %s %s of at least %d)", event.name,
+                event.from_state, event.to_state, event.value, event.threshold, rule.sample,
+                figures.get(rule.sample), rule.min_sample)
     return {rule.name: state for rule, _, state in evaluations}
 
 
 def alert_figures(session: Session, config: AlertConfig, settings: Settings) -> dict[str, float | None]:
-    """The figures the rules read: ``task_metrics`` and ``failed_tasks`` over the alerts' window, reviews
-    over the live-accuracy window (reviews trickle in: minutes would hold too few)."""
+    """The figures the rules read, and the samples they were measured over (``chunks``, ``task_runs``,
+    ``reviews``): ``task_metrics`` and ``failed_tasks`` over the alerts' window, reviews over the
+    live-accuracy window (reviews trickle in: minutes would hold too few)."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=config.window_minutes)
     summary = summarize(chunk_metrics(session, since=since))
+    failed = failed_runs(session, since=since)
+    accuracy = recent_accuracy(session, settings)
     return {
         "transaction_latency_p95_ms": summary["transaction_ms"]["p95"],
         "cache_hit_rate": summary["cache_hit_rate"],
-        "error_rate": error_rate(summary["tasks"], failed_runs(session, since=since)),
-        "corrected_label_accuracy": recent_accuracy(session, settings)["accuracy"],
+        "error_rate": error_rate(summary["tasks"], failed),
+        "corrected_label_accuracy": accuracy["accuracy"],
+        "chunks": summary["tasks"],
+        "task_runs": summary["tasks"] + failed,
+        "reviews": accuracy["reviews"],
     }
 

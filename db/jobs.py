@@ -20,6 +20,7 @@ from db.bulk import insert_new, upsert_ignore
 from db.models import Job, JobBatch, JobChunk, Label, RejectedTransaction, TaskMetric, TransactionRow
 from pipeline.categorize import Decision
 from pipeline.chunks import chunk_task_id
+from pipeline.performance import throughput
 from pipeline.schema import Rejection, Transaction
 
 RAW_LIMIT = 65_536
@@ -181,11 +182,20 @@ def mark_callback_sent(session: Session, job_id: str) -> bool:
 
 
 def job_summary(session: Session, job_id: str) -> dict[str, Any] | None:
-    """The job row as a plain dict, or None."""
+    """The job row as a plain dict with its elapsed seconds and throughput, or None.
+
+    ``elapsed_s`` runs from ``created_at`` (the job's first message stored) to ``finished_at`` (its
+    last chunk committed), so ingest and queue waits count. ``throughput_tps`` is ``labeled`` over
+    that, and None while the job runs or when it took under ``MIN_THROUGHPUT_SECONDS`` (a job that
+    small measures latency, not throughput).
+    """
     job = session.get(Job, job_id)
     if job is None:
         return None
-    return {c.name: getattr(job, c.key) for c in Job.__table__.columns}
+    row = {c.name: getattr(job, c.key) for c in Job.__table__.columns}
+    elapsed = (job.finished_at - job.created_at).total_seconds() if job.finished_at and job.created_at else None
+    return {**row, "elapsed_s": None if elapsed is None else round(elapsed, 3),
+            "throughput_tps": None if elapsed is None else throughput(job.labeled, elapsed)}
 
 
 def label_row(source: str, transaction_id: str, decision: Decision, *, variant: str, job_id: str,

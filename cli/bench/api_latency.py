@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from cli.bench.measure import percentiles
 from cli.bench.stack import BenchError, free_port
 from pipeline.generate import Generator
 
@@ -51,8 +52,7 @@ def measure_api_latency(requests: int, seed: int) -> dict[str, Any]:
         server.wait(timeout=30)
     values = np.array(timings)
     return {"requests": requests, "transactions_per_request": 1,
-            "latency_ms": {q: round(float(np.percentile(values, p)), 2)
-                           for q, p in (("p50", 50), ("p95", 95), ("p99", 99))},
+            "latency_ms": percentiles(values, digits=2),
             "mean_ms": round(float(values.mean()), 2)}
 
 

@@ -13,6 +13,7 @@ from celery import Celery
 from sqlalchemy import Engine, text
 
 from cli.bench.producer import transaction_index
+from pipeline.performance import percentile
 from tasks.bench import NOOP_COUNTER
 
 STAGES = ("normalize", "cache", "rules", "vectorize", "predict", "write")
@@ -28,9 +29,10 @@ def label_times(engine: Engine, source: str) -> tuple[np.ndarray, np.ndarray]:
     return numbers, np.array([float(at) for _, at in found])
 
 
-def percentiles(values: np.ndarray) -> dict[str, float]:
-    """P50, P95 and P99 of latencies in milliseconds (zeros when there are none)."""
-    return {f"p{q}": round(float(np.percentile(values, q)), 1) if len(values) else 0.0 for q in (50, 95, 99)}
+def percentiles(values: np.ndarray | list[float], digits: int = 1) -> dict[str, float]:
+    """P50, P95 and P99 of latencies in milliseconds, nearest-rank as everywhere (zeros when there are none)."""
+    found = {q: percentile(values, q) for q in (50, 95, 99)}
+    return {f"p{q}": 0.0 if value is None else round(value, digits) for q, value in found.items()}
 
 
 def count_labels(engine: Engine, source: str) -> int:
@@ -64,11 +66,15 @@ def stage_breakdown(engine: Engine, job_ids: list[str]) -> dict[str, Any]:
         row = connection.execute(text(
             f"SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(unique_rows), 0), coalesce(sum(cache_hits), 0), "
             f"coalesce(sum(rule_hits), 0), coalesce(sum(model_hits), 0), coalesce(sum(labels_written), 0), "
-            f"coalesce(sum(cache_errors), 0), coalesce(avg(queue_wait_ms), 0), "
-            f"coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY queue_wait_ms), 0), {columns} "
+            f"coalesce(sum(cache_errors), 0), coalesce(avg(queue_wait_ms), 0), {columns} "
             f"FROM task_metrics WHERE job_id = ANY(:jobs)"),
             {"jobs": job_ids}).one()
-    tasks, rows, unique, hits, rule_hits, model_hits, written, cache_errors, wait_mean, wait_p95, *stage_ms = row
+        # The values, not SQL's percentile_cont (interpolated): the project's one percentile definition.
+        waits = connection.execute(text(
+            "SELECT queue_wait_ms FROM task_metrics WHERE job_id = ANY(:jobs) AND queue_wait_ms IS NOT NULL"),
+            {"jobs": job_ids}).scalars().all()
+    tasks, rows, unique, hits, rule_hits, model_hits, written, cache_errors, wait_mean, *stage_ms = row
+    wait_p95 = percentile(waits, 95) or 0.0
     per_thousand = {stage: round(float(ms) * 1000.0 / rows, 2) if rows else 0.0
                     for stage, ms in zip(STAGES, stage_ms, strict=True)}
     decided = rule_hits + model_hits
