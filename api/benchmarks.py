@@ -27,15 +27,15 @@ class BenchmarkRuns:
         self._lock = threading.Lock()
 
     def start(self, transactions: int) -> str:
-        """Start ``manna bench --quick --n transactions``; returns the run's id."""
+        """Start ``manna bench --quick -n transactions``; returns the run's id."""
         with self._lock:
             if any(process.poll() is None for process in self._running.values()):
                 raise BenchmarkBusy("a benchmark is already running")
             run_id = uuid.uuid4().hex[:12]
             directory = self.root / run_id
             directory.mkdir(parents=True)
-            command = [sys.executable, "-m", "cli", "bench", "--quick", "--n", str(transactions),
-                       "--json", str(directory / "result.json")]
+            command = [sys.executable, "-m", "cli", "bench", "--quick", "-n", str(transactions),
+                       "--out", str(directory / "result.json")]
             with (directory / "bench.log").open("wb") as log:
                 self._running[run_id] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                                          env=self._environment(), start_new_session=True)

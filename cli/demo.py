@@ -44,7 +44,7 @@ def run_demo(count: int, seed: int, console: Console) -> None:
     with embedded_worker(app):
         sent_at = time.perf_counter()
         submit_rows(app, rows, job_id=job_id, source="demo", max_per_message=settings.max_message_transactions)
-        job = follow_job(settings.effective_database_url, job_id, count, console)
+        job = follow_job(settings, job_id, count, console)
         elapsed = time.perf_counter() - sent_at
     _summary(settings, job_id, job, elapsed, time.perf_counter() - started, console)
 

@@ -20,10 +20,51 @@ from pipeline.settings import get_settings, redact_url
 
 console = Console(stderr=True)
 
+# Exit codes, also in the README: 0 done; 1 done, but rows were rejected or nothing matched;
+# 2 a usage error or a known failure (a server down, a missing database, an invalid setting, an
+# unusable file); 3 gave up waiting (submit --timeout).
+EXIT_REJECTED = EXIT_NOT_FOUND = 1
+EXIT_FAILURE = 2
+EXIT_TIMEOUT = 3
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+
+class Failure(click.ClickException):
+    """A known failure: one line naming the problem and its fix, exit code 2."""
+
+    exit_code = EXIT_FAILURE
+
+
+class NotFound(click.ClickException):
+    """What was asked for does not exist: exit code 1."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class MannaGroup(click.Group):
+    """Turns a known failure (services.errors) into one line; --debug or MANNA_DEBUG=1 keeps the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as err:
+            from services.errors import describe
+
+            failure = describe(err)
+            if failure is None or (ctx.obj or {}).get("debug"):
+                raise
+            raise Failure(f"{failure} (--debug shows the traceback)") from None
+
+
+@click.group(cls=MannaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="manna", message="manna %(version)s")
+@click.option("--debug", is_flag=True, envvar="MANNA_DEBUG",
+              help="Show the traceback of a known failure too (or set MANNA_DEBUG=1).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Manna: categorize bank transactions with rules and a model, through Celery."""
+    ctx.obj = {"debug": debug}
 
 
 @main.group()
@@ -32,7 +73,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True, help="The revision to reach (manna db history).")
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema (Alembic)."""
     from db.migrate import upgrade
@@ -43,6 +84,43 @@ def db_upgrade(revision: str) -> None:
     console.print(f"schema at {revision} on {redact_url(settings.effective_database_url)}")
 
 
+@db.command("current")
+def db_current() -> None:
+    """The revision the database is at (none before `manna db upgrade`)."""
+    from db.migrate import current, history
+
+    settings = get_settings()
+    revision = current(settings.effective_database_url)
+    head = history()[-1][0]
+    note = "the latest" if revision == head else f"the latest is {head}: run manna db upgrade"
+    click.echo(revision or "none")
+    console.print(f"{redact_url(settings.effective_database_url)}: {revision or 'no schema'} ({note})")
+
+
+@db.command("history")
+def db_history() -> None:
+    """Every migration, oldest first."""
+    from db.migrate import history
+
+    for revision, message in history():
+        click.echo(f"{revision}  {message}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do it without asking (tables added after REVISION are dropped).")
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Step the schema back to REVISION (base: nothing); data in what is removed is lost."""
+    from db.migrate import downgrade
+
+    settings = get_settings()
+    if not yes:
+        click.confirm(f"downgrade {redact_url(settings.effective_database_url)} to {revision}? Data in tables and "
+                      "columns added after it is lost", abort=True, err=True)
+    downgrade(settings.effective_database_url, revision)
+    console.print(f"schema at {revision}")
+
+
 @main.command()
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Labeled CSV (description,amount,category[,date,account_id,mcc]); default: generated data.")
@@ -50,10 +128,10 @@ def db_upgrade(revision: str) -> None:
               help="With --data: write the model here instead of registering it.")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="With --data: rules for the file's taxonomy (default rules apply only to ours).")
-@click.option("--rows", default=20_000, show_default=True, help="Generated training rows (without --data).")
-@click.option("--seed", default=0, show_default=True)
+@click.option("-n", "--count", default=20_000, show_default=True, help="Generated training rows (without --data).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the generated training rows.")
 @click.option("--activate/--no-activate", default=None, help="Serve it as variant A (default: only if none is).")
-def train(data: Path | None, out: Path | None, rules_path: Path | None, rows: int, seed: int,
+def train(data: Path | None, out: Path | None, rules_path: Path | None, count: int, seed: int,
           activate: bool | None) -> None:
     """Train a model: on a labeled file (--data --out), or the default model on generated data."""
     if data is not None:
@@ -65,21 +143,24 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, rows: in
         try:
             model = train_file(data, out, rules_path=rules_path, progress=console.print)
         except (DataFileError, RuleError) as err:
-            raise click.UsageError(str(err)) from None
+            raise Failure(str(err)) from None
         click.echo(model.version)
         return
     from services.training import train_default_model
 
     _ensure_schema()
-    version = train_default_model(get_settings(), rows=rows, seed=seed, activate=activate, progress=console.print)
+    version = train_default_model(get_settings(), rows=count, seed=seed, activate=activate, progress=console.print)
     click.echo(version)
 
 
 @main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--batch-size", default=20_000, show_default=True)
+@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A model folder written by manna train --data --out.")
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV or JSON Lines with description and amount (optional: id or transaction_id, account_id).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The predictions, one CSV row per input row, in order.")
+@click.option("--batch-size", default=20_000, show_default=True, help="Rows decided at a time (memory vs speed).")
 def predict(model_dir: Path, data: Path, out: Path, batch_size: int) -> None:
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
     from pipeline.model import ArtifactError
@@ -92,51 +173,113 @@ def predict(model_dir: Path, data: Path, out: Path, batch_size: int) -> None:
             rows = predict_file(model_dir, data, out, batch_size=batch_size,
                                 progress=lambda n: status.update(f"predicting: {n:,} rows"))
     except (DataFileError, ArtifactError, RuleError) as err:
-        raise click.UsageError(str(err)) from None
+        raise Failure(str(err)) from None
     elapsed = time.perf_counter() - started
     console.print(f"{rows:,} predictions in {elapsed:.1f} s ({rows / max(elapsed, 1e-9):,.0f} rows/s) -> {out}")
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--job-id", default=None, help="Default: a new random id.")
-@click.option("--source", default="default", show_default=True)
+@click.option("--job-id", default=None, help="The job's id; sending the same file again with it changes nothing. "
+              "Default: a new random id.")
+@click.option("--source", default="default", show_default=True,
+              help="Where the rows come from; transaction ids are unique per source.")
 @click.option("--callback", default=None, help="Task name to send when the job finishes.")
-@click.option("--force-variant", type=click.Choice(["A", "B", "active", "candidate"]), default=None)
+@click.option("--force-variant", type=click.Choice(["A", "B", "active", "candidate"]), default=None,
+              help="Serve every row with this model instead of the A/B split.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job until it finishes.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Give up when the job makes no progress for this many seconds [default: "
+                   "MANNA_SUBMIT_TIMEOUT_SECONDS, 120].")
+@click.option("--min-accepted", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Exit 1 when the share of accepted rows is below this (always when none is accepted).")
+@click.option("--json", "as_json", is_flag=True, help="Print the job's outcome as JSON instead of the job id.")
 def submit(file: Path, job_id: str | None, source: str, callback: str | None, force_variant: str | None,
-           wait: bool) -> None:
-    """Send a CSV or JSON Lines file through ``manna.submit_batch``."""
-    from cli.progress import follow_job
+           wait: bool, timeout: float | None, min_accepted: float, as_json: bool) -> None:
+    """Send a CSV or JSON Lines FILE through ``manna.submit_batch`` and report what was accepted.
+
+    A CSV needs the columns id, description and amount (optional: currency, date, account_id, mcc,
+    counterparty). Exit code 0 when enough rows were accepted, 1 when not (see --min-accepted),
+    2 when the file or a service cannot be used, 3 when the job stopped moving (see --timeout).
+    """
+    from cli.progress import job_progress
     from pipeline.readers import InputFormatError, read_rows
+    from services.jobs import JobStalled, wait_for_job
     from workers.app import create_app
-    from workers.client import submit_rows
+    from workers.client import submit_rows, why_no_progress
     from workers.embedded import embedded_worker
 
     settings = get_settings()
+    try:
+        rows = read_rows(file)
+    except InputFormatError as err:
+        raise Failure(str(err)) from None
+    _check_submit_header(file)
     job_id = job_id or f"job-{uuid.uuid4().hex[:12]}"
     if settings.embedded:
         _ensure_schema()
         if not wait:
-            raise click.UsageError("--no-wait needs a real broker (set MANNA_BROKER_URL)")
+            raise Failure("--no-wait needs a real broker (set MANNA_BROKER_URL)")
     app = create_app(settings)
-    try:
-        rows = read_rows(file)
-        with embedded_worker(app) if settings.embedded else nullcontext():
-            started = time.perf_counter()
-            sent = submit_rows(app, rows, job_id=job_id, source=source, callback=callback,
-                               force_variant=force_variant, max_per_message=settings.max_message_transactions)
-            console.print(f"job {job_id}: sent {sent:,} transactions in {time.perf_counter() - started:.1f} s")
-            if wait:
-                follow_job(settings.effective_database_url, job_id, sent, console)
-    except InputFormatError as err:
-        raise click.UsageError(str(err)) from None
-    click.echo(job_id)
+    with embedded_worker(app) if settings.embedded else nullcontext():
+        started = time.perf_counter()
+        sent = submit_rows(app, rows, job_id=job_id, source=source, callback=callback,
+                           force_variant=force_variant, max_per_message=settings.max_message_transactions)
+        if not sent:
+            raise Failure(f"{file.name} holds no rows: nothing was sent")
+        console.print(f"job {job_id}: sent {sent:,} rows in {time.perf_counter() - started:.1f} s")
+        if not wait:
+            click.echo(json.dumps({"job_id": job_id, "sent": sent}) if as_json else job_id)
+            return
+        try:
+            with job_progress(console, job_id, sent) as show:
+                outcome = wait_for_job(settings, job_id, sent, progress=show,
+                                       timeout=timeout or settings.submit_timeout_seconds)
+        except JobStalled as stalled:
+            seen = stalled.seen
+            counts = "no row has reached the database" if seen is None else (
+                f"{seen.received:,} of {sent:,} rows received, {seen.labeled:,} labeled")
+            console.print(f"[yellow]gave up waiting:[/yellow] {stalled} ({counts}); likely cause: "
+                          f"{why_no_progress(app).replace('JOB', job_id)}")
+            sys.exit(EXIT_TIMEOUT)
+    _report_outcome(outcome, min_accepted, as_json)
+
+
+def _check_submit_header(file: Path) -> None:
+    from pipeline.readers import csv_header
+
+    header = csv_header(file)
+    if header is None:
+        return
+    if not any(header):
+        raise Failure(f"{file.name} is empty: a CSV needs a header row (id,description,amount,...)")
+    missing = [column for column in SUBMIT_REQUIRED if column not in header]
+    if missing:
+        raise Failure(f"{file.name}: missing column(s) {', '.join(missing)} in the header "
+                      f"{[h[:30] for h in header[:8]]}; the columns are {', '.join(SUBMIT_REQUIRED)} "
+                      f"and optionally {', '.join(SUBMIT_OPTIONAL)}")
+    ignored = [column for column in header if column not in SUBMIT_REQUIRED + SUBMIT_OPTIONAL]
+    if ignored:
+        console.print(f"ignored column(s): {', '.join(ignored)}")
+
+
+SUBMIT_REQUIRED = ("id", "description", "amount")
+SUBMIT_OPTIONAL = ("currency", "date", "account_id", "mcc", "counterparty")
+
+
+def _report_outcome(outcome: Any, min_accepted: float, as_json: bool) -> None:
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in outcome.reasons.items())
+    colour = "green" if not outcome.rejected else ("red" if not outcome.accepted else "yellow")
+    console.print(f"[{colour}]accepted {outcome.accepted:,}, rejected {outcome.rejected:,}[/{colour}]"
+                  + (f" (top reasons: {reasons}; the rows are in rejected_transactions)" if reasons else ""))
+    click.echo(json.dumps(outcome.as_dict(), indent=2) if as_json else outcome.job_id)
+    if not outcome.accepted or outcome.accepted_share < min_accepted:
+        sys.exit(EXIT_REJECTED)
 
 
 @main.command()
-@click.option("--n", "count", default=10_000, show_default=True, help="Rows to write.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("-n", "--count", default=10_000, show_default=True, help="Rows to write.")
+@click.option("--seed", default=0, show_default=True, help="Same seed, same rows.")
 @click.option("--labels/--no-labels", default=False, help="Add the true category and merchant columns.")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def generate(count: int, seed: int, labels: bool, out: Path) -> None:
@@ -151,29 +294,91 @@ def generate(count: int, seed: int, labels: bool, out: Path) -> None:
     console.print(f"wrote {count:,} rows to {out}")
 
 
-@main.command()
-@click.argument("job_id")
-def job(job_id: str) -> None:
-    """Show a job's status and counts as JSON."""
+@main.group()
+def jobs() -> None:
+    """Jobs: the latest ones, or one job's counts."""
+
+
+@jobs.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many, newest first.")
+@click.option("--source", default=None, help="Only this source's jobs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
+def jobs_list(limit: int, source: str | None, as_json: bool) -> None:
+    """The newest jobs with their status and counts."""
     from db.engine import session_scope
-    from db.jobs import job_summary
+    from db.jobs import recent_jobs
 
     with session_scope(get_settings().effective_database_url) as session:
+        rows = recent_jobs(session, limit, source)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title="jobs, newest first")
+    for column in ("job", "source", "status", "received", "accepted", "rejected", "labeled", "created"):
+        table.add_column(column)
+    for j in rows:
+        table.add_row(j["job_id"], j["source"], j["status"], f"{j['received']:,}", f"{j['received'] - j['rejected']:,}",
+                      f"{j['rejected']:,}", f"{j['labeled']:,}", str(j["created_at"])[:19])
+    _print_table(table)
+
+
+@jobs.command("show")
+@click.argument("job_id")
+def jobs_show(job_id: str) -> None:
+    """One job's status and counts as JSON, with its top rejection reasons."""
+    from db.engine import session_scope
+    from db.jobs import job_summary
+    from services.jobs import job_outcome
+
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
         summary = job_summary(session, job_id)
     if summary is None:
-        console.print(f"[red]no job {job_id!r}[/red]")
-        sys.exit(1)
+        raise NotFound(f"no job {job_id!r} (manna jobs list shows the latest)")
+    outcome = job_outcome(settings, job_id)
+    summary["top_reasons"] = outcome.reasons if outcome else {}
     click.echo(json.dumps(summary, indent=2, default=str))
+
+
+@main.command()
+@click.option("--job", "job_id", default=None, help="Every label of this job.")
+@click.option("--source", default=None, help="Every label of this source.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="With --source: only labels made since DATE (UTC).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="FILE.csv, FILE.jsonl or FILE.parquet.")
+def export(job_id: str | None, source: str | None, since: dt.datetime | None, out: Path) -> None:
+    """Write labels (the categorized_transactions view) to a file: no SQL needed."""
+    from services.export import FORMATS, export_labels
+
+    if (job_id is None) == (source is None):
+        raise click.UsageError("give --job or --source")
+    if since is not None and source is None:
+        raise click.UsageError("--since goes with --source")
+    if out.suffix.lower() not in FORMATS:
+        raise click.UsageError(f"--out {out.name}: the file must end in {', '.join(FORMATS)}")
+    with console.status("exporting") as status:
+        rows = export_labels(get_settings(), out, job_id=job_id, source=source,
+                             since=since.replace(tzinfo=dt.UTC) if since else None,
+                             progress=lambda n: status.update(f"exporting: {n:,} labels"))
+    if not rows:
+        console.print(f"[yellow]no labels for {'job ' + repr(job_id) if job_id else 'source ' + repr(source)}"
+                      f"[/yellow]; wrote an empty {out}")
+        sys.exit(EXIT_NOT_FOUND)
+    console.print(f"{rows:,} labels -> {out}")
 
 
 @main.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labeled CSV (description,amount,category).")
-@click.option("--split", type=click.Choice(["random", "unseen"]), default="random", show_default=True)
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--split", type=click.Choice(["random", "unseen"]), default="random", show_default=True,
+              help="random: rows at random; unseen: whole merchants held out, as new merchants meet the model.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--out", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the result as JSON to this file.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write PNG charts and summary.md here.")
-def evaluate(data: Path, split: str, json_out: Path | None, report_dir: Path | None) -> None:
+def evaluate(data: Path, split: str, as_json: bool, json_out: Path | None, report_dir: Path | None) -> None:
     """5-fold evaluation of rules + model beside a word-count SVC baseline, on the same folds."""
     from pipeline.evaluate import cross_validate, metrics
     from pipeline.offline import DataFileError, read_labeled
@@ -181,7 +386,7 @@ def evaluate(data: Path, split: str, json_out: Path | None, report_dir: Path | N
     try:
         labeled = read_labeled(data)
     except DataFileError as err:
-        raise click.UsageError(str(err)) from None
+        raise Failure(str(err)) from None
     ours, baseline = cross_validate(labeled, split, progress=console.print)
     result = {"data": data.name, "split": split, "rows": len(labeled.labels),
               "categories": len(set(labeled.labels)), "ours": metrics(ours),
@@ -193,6 +398,8 @@ def evaluate(data: Path, split: str, json_out: Path | None, report_dir: Path | N
                       + (f"  ECE {m['ece']:.3f}" if "ece" in m else ""))
     if json_out:
         json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
     if report_dir:
         from cli.report import write_report
 
@@ -202,19 +409,22 @@ def evaluate(data: Path, split: str, json_out: Path | None, report_dir: Path | N
 
 @main.command()
 @click.option("--scenario", type=click.Choice(["cold", "warm", "stream", "latency", "soak"]), default="cold",
-              show_default=True)
-@click.option("--n", "count", type=click.IntRange(min=30), default=None,
+              show_default=True, help="cold: empty cache; warm: a repeat of cold; stream: 30 days of lines; "
+              "latency: one transaction at a time; soak: steady load for --minutes.")
+@click.option("-n", "--count", type=click.IntRange(min=30), default=None,
               help="Transactions (default: 1,000,000 for cold and warm, 300,000 for stream, 20,000 otherwise).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
 @click.option("--baseline", is_flag=True, help="Also run the naive design (one task per row) and report the ratio.")
 @click.option("--quick", is_flag=True, help="About a minute: 20,000 transactions, a 300-row baseline.")
 @click.option("--minutes", type=float, default=10.0, show_default=True, help="Length of the soak.")
-@click.option("--seed", default=7, show_default=True)
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--out", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the result as JSON to this file.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write summary.md and PNG charts here.")
 def bench(scenario: str, count: int | None, workers: int | None, baseline: bool, quick: bool, minutes: float,
-          seed: int, json_out: Path | None, report_dir: Path | None) -> None:
+          seed: int, as_json: bool, json_out: Path | None, report_dir: Path | None) -> None:
     """Measure the real stack (Redis, Postgres, worker processes) with a separate producer process.
 
     Writes under sources named bench-<run>-*: point MANNA_DATABASE_URL at a scratch database.
@@ -227,9 +437,11 @@ def bench(scenario: str, count: int | None, workers: int | None, baseline: bool,
     try:
         result = run_bench(options, console.print)
     except BenchError as err:
-        raise click.UsageError(str(err)) from None
+        raise Failure(str(err)) from None
     if json_out:
         save(result, json_out)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
     if report_dir:
         console.print(f"report: {write_report(report_dir, result, 'manna ' + ' '.join(sys.argv[1:]))}")
     latency = result["latency_ms"]
@@ -241,19 +453,19 @@ def bench(scenario: str, count: int | None, workers: int | None, baseline: bool,
 
 @main.command()
 @click.option("--address", default="127.0.0.1", show_default=True, help="Bind address; keep it private.")
-@click.option("--port", default=5555, show_default=True)
+@click.option("--port", default=5555, show_default=True, help="Port to listen on.")
 @click.option("--state-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep Flower's task history in this file across restarts.")
 def flower(address: str, port: int, state_db: Path | None) -> None:
     """Run Flower, Celery's monitor, for these workers: always behind basic auth."""
     settings = get_settings()
     if settings.embedded:
-        raise click.UsageError("Flower watches a broker: set MANNA_BROKER_URL")
+        raise Failure("Flower watches a broker: set MANNA_BROKER_URL")
     if settings.flower_password is None or not settings.flower_password.get_secret_value():
-        raise click.UsageError("set MANNA_FLOWER_PASSWORD (user: MANNA_FLOWER_USER, default admin); "
+        raise Failure("set MANNA_FLOWER_PASSWORD (user: MANNA_FLOWER_USER, default admin); "
                                "Flower never runs without credentials")
     if "," in settings.flower_password.get_secret_value():
-        raise click.UsageError("MANNA_FLOWER_PASSWORD must not contain ',' (Flower splits credentials on it)")
+        raise Failure("MANNA_FLOWER_PASSWORD must not contain ',' (Flower splits credentials on it)")
     # Through the environment, not argv: a password on the command line shows in `ps`.
     credentials = f"{settings.flower_user}:{settings.flower_password.get_secret_value()}"
     command = [sys.executable, "-m", "celery", "-A", "workers.app", "flower", f"--address={address}",
@@ -264,10 +476,13 @@ def flower(address: str, port: int, state_db: Path | None) -> None:
 
 
 @main.command("bench-api")
-@click.option("--requests", "count", type=click.IntRange(min=20), default=1_000, show_default=True)
-@click.option("--seed", default=11, show_default=True)
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def bench_api(count: int, seed: int, json_out: Path | None) -> None:
+@click.option("-n", "--count", type=click.IntRange(min=20), default=1_000, show_default=True,
+              help="Requests, one transaction each.")
+@click.option("--seed", default=11, show_default=True, help="Seed of the generated lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--out", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the result as JSON to this file.")
+def bench_api(count: int, seed: int, as_json: bool, json_out: Path | None) -> None:
     """Latency of the admin API's categorize for one transaction (starts its own `manna api`)."""
     from cli.bench.api_latency import measure_api_latency
     from cli.bench.stack import BenchError
@@ -275,9 +490,11 @@ def bench_api(count: int, seed: int, json_out: Path | None) -> None:
     try:
         result = measure_api_latency(count, seed)
     except BenchError as err:
-        raise click.UsageError(str(err)) from None
+        raise Failure(str(err)) from None
     if json_out:
         json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
     latency = result["latency_ms"]
     console.print(f"categorize, 1 transaction, {count:,} requests: P50/P95/P99 {latency['p50']}/{latency['p95']}/"
                   f"{latency['p99']} ms")
@@ -285,14 +502,14 @@ def bench_api(count: int, seed: int, json_out: Path | None) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; keep it private.")
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 def api(host: str, port: int) -> None:
     """Serve the admin HTTP API (bearer token from MANNA_ADMIN_TOKEN), docs at /docs."""
     import uvicorn
 
     token = get_settings().admin_token
     if token is None or not token.get_secret_value():
-        raise click.UsageError("set MANNA_ADMIN_TOKEN: the admin API never runs without authentication")
+        raise Failure("set MANNA_ADMIN_TOKEN: the admin API never runs without authentication")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
@@ -402,7 +619,7 @@ def models_register(model_dir: Path, activate: bool, force: bool) -> None:
     try:
         version, added = register_model_dir(get_settings(), model_dir)
     except (ArtifactError, DataFileError, RuleError, FileNotFoundError) as err:
-        raise click.UsageError(str(err)) from None
+        raise Failure(str(err)) from None
     console.print(f"{version} {'registered' if added else 'was already registered'}")
     if activate:
         _activate(version, force)
@@ -414,8 +631,10 @@ def _activate(version: str, force: bool) -> None:
 
     try:
         activate(get_settings(), version, actor=_cli_actor(), force=force)
-    except (LookupError, ModelChangeRefused) as err:
-        raise click.UsageError(str(err)) from None
+    except LookupError as err:
+        raise NotFound(str(err).strip("\"'")) from None
+    except ModelChangeRefused as err:
+        raise Failure(str(err)) from None
     console.print(f"{version} is active")
 
 
@@ -436,8 +655,7 @@ def models_show(version: str) -> None:
         row = get_model_version(session, version)
         data = None if row is None else {c.name: getattr(row, c.key) for c in row.__table__.columns}
     if data is None:
-        console.print(f"[red]no model version {version!r}[/red]")
-        sys.exit(1)
+        raise NotFound(f"no model version {version!r} (manna models list shows them)")
     click.echo(json.dumps(data, indent=2, default=str))
 
 
@@ -462,8 +680,10 @@ def models_candidate(version: str | None, clear: bool, percent: float) -> None:
         raise click.UsageError("give a VERSION or --clear")
     try:
         experiment = make_candidate(get_settings(), version, actor=_cli_actor(), percent=percent)
-    except (LookupError, ValueError) as err:
-        raise click.UsageError(str(err)) from None
+    except LookupError as err:
+        raise NotFound(str(err).strip("\"'")) from None
+    except ValueError as err:
+        raise Failure(str(err)) from None
     console.print(f"candidate: {experiment.candidate_version or 'none'} ({experiment.candidate_percent:g}% of tasks)")
 
 
@@ -483,8 +703,10 @@ def rollout_start(candidate: str, phases: str | None, policy: str) -> None:
     try:
         shares = [float(p) for p in phases.split(",")] if phases else None
         state = start(get_settings(), candidate=candidate, actor=_cli_actor(), policy=policy, phases=shares)
-    except (LookupError, ValueError) as err:
-        raise click.UsageError(str(err)) from None
+    except LookupError as err:
+        raise NotFound(str(err).strip("\"'")) from None
+    except ValueError as err:
+        raise Failure(str(err)) from None
     console.print(f"rollout {state['id']} of {candidate}: {state['percent']:g}% of tasks (policy {policy})")
 
 
@@ -517,8 +739,10 @@ def _rollout_control(action: str) -> None:
 
     try:
         state = control(get_settings(), action, actor=_cli_actor())
-    except (LookupError, ValueError) as err:
-        raise click.UsageError(str(err)) from None
+    except LookupError as err:
+        raise NotFound(str(err).strip("\"'")) from None
+    except ValueError as err:
+        raise Failure(str(err)) from None
     console.print(f"rollout {state['id']}: {state['state']}, {state['percent']:g}% of tasks to {state['candidate']}")
 
 
@@ -545,7 +769,8 @@ def rollout_abort() -> None:
 @click.option("--force", is_flag=True, help="With --activate: even a model clearly worse than the active one.")
 @click.option("--rollout", "rollout_candidate", default=None, help="Then start a rollout of this candidate.")
 @click.option("--policy", default="seed", show_default=True, help="The rollout's policy: seed, retrain or a file.")
-@click.option("--canary-rows", type=click.IntRange(min=100), default=2_000, show_default=True)
+@click.option("--canary-rows", type=click.IntRange(min=100), default=2_000, show_default=True,
+              help="Generated lines with known categories in each canary job.")
 @click.option("--min-canary-accuracy", type=click.FloatRange(0, 1.5), default=0.0, show_default=True,
               help="Refuse the deployment when the canary job's accuracy is below this.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
@@ -596,7 +821,7 @@ def failed() -> None:
 
 @failed.command("list")
 @click.option("--all", "include_redriven", is_flag=True, help="Also those already re-driven.")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, help="At most this many, oldest first.")
 def failed_list(include_redriven: bool, limit: int) -> None:
     """Failures oldest first, with their error (spooled ones are imported first)."""
     from db.engine import session_scope
@@ -631,17 +856,17 @@ def failed_redrive(ids: tuple[int, ...], everything: bool) -> None:
         raise click.UsageError("give failure ids or --all")
     settings = get_settings()
     if settings.embedded:
-        raise click.UsageError("redrive sends to the broker: set MANNA_BROKER_URL and MANNA_DATABASE_URL")
+        raise Failure("redrive sends to the broker: set MANNA_BROKER_URL and MANNA_DATABASE_URL")
     app = create_app(settings)
     with session_scope(settings.effective_database_url) as session:
         import_spool(session, settings.failure_spool)
         pending = [f for f in pending_failures(session, limit=1_000_000) if everything or f.id in ids]
         missing = set(ids) - {f.id for f in pending}
         if missing:
-            raise click.UsageError(f"not pending: {', '.join(map(str, sorted(missing)))} (see manna failed list --all)")
+            raise NotFound(f"not pending: {', '.join(map(str, sorted(missing)))} (see manna failed list --all)")
         refused = [f.id for f in pending if is_refused(f.task_name)]
         if refused and not everything:
-            raise click.UsageError(f"refused messages cannot be re-driven: {', '.join(map(str, refused))}")
+            raise Failure(f"refused messages cannot be re-driven: {', '.join(map(str, refused))}")
         if refused:
             console.print(f"skipped {len(refused)} refused message(s): they cannot be re-driven")
         pending = [f for f in pending if not is_refused(f.task_name)]
@@ -679,7 +904,7 @@ def feedback_import(file: Path, allow_new_category: bool, as_json: bool) -> None
             check_header(header)
         result = record_feedback(get_settings(), read_rows(file), allow_new_category=allow_new_category)
     except (FeedbackFileError, InputFormatError) as err:
-        raise click.UsageError(f"{file.name}: {err}") from None
+        raise Failure(f"{file.name}: {err}") from None
     summary = result.as_dict()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -705,7 +930,8 @@ def _print_feedback(summary: dict[str, Any]) -> None:
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(min=1, max=1_000), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=1_000), default=20, show_default=True,
+              help="Entries to show, the correction worth most first.")
 @click.option("--source", default=None, help="Only this source.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Labels made since DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
@@ -745,7 +971,7 @@ def _true_categories(path: Path) -> dict[str, str]:
     rows = [row for row in read_rows(path) if isinstance(row, dict)]
     key = "transaction_id" if rows and "transaction_id" in rows[0] else "id"
     if not rows or key not in rows[0] or "category" not in rows[0]:
-        raise click.UsageError(f"{path.name}: needs id (or transaction_id) and category columns")
+        raise Failure(f"{path.name}: needs id (or transaction_id) and category columns")
     return {str(row[key]): str(row["category"]) for row in rows if row.get(key) and row.get("category")}
 
 
@@ -773,7 +999,7 @@ def retrain(now: bool, as_json: bool, history: int | None) -> None:
     _ensure_schema()
     if not now:
         if settings.embedded:
-            raise click.UsageError("without a broker, run it here: manna retrain --now")
+            raise Failure("without a broker, run it here: manna retrain --now")
         from workers.app import create_app
 
         result = create_app(settings).send_task("manna.retrain", kwargs={"trigger": "cli"}, queue="training")
@@ -857,15 +1083,14 @@ def explain(transaction_id: str, source: str | None) -> None:
     with session_scope(get_settings().effective_database_url) as session:
         labels = explain_label(session, transaction_id, source)
     if not labels:
-        console.print(f"[red]no label for transaction {transaction_id!r}[/red]")
-        sys.exit(1)
+        raise NotFound(f"no label for transaction {transaction_id!r}")
     for label in labels:
         click.echo(json.dumps(label, indent=2, default=str))
 
 
 @main.command()
-@click.option("--n", "count", default=10_000, show_default=True, help="Transactions to categorize.")
-@click.option("--seed", default=42, show_default=True)
+@click.option("-n", "--count", default=10_000, show_default=True, help="Transactions to categorize.")
+@click.option("--seed", default=42, show_default=True, help="Seed of the generated lines.")
 def demo(count: int, seed: int) -> None:
     """Embedded end-to-end run: generated lines through the real task path, then a summary."""
     from cli.demo import run_demo

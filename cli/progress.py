@@ -1,28 +1,29 @@
-"""Follow a job in the database with a progress bar until it has finished."""
+"""A progress bar that follows a job in the database until it has finished."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from db.engine import session_scope
-from db.jobs import job_summary
+from pipeline.settings import Settings
+from services.jobs import Outcome, wait_for_job
 
 
-def follow_job(database_url: str, job_id: str, expected_rows: int, console: Console,
-               poll_seconds: float = 0.2) -> dict[str, Any]:
-    """Block until all ``expected_rows`` are received and the job is finished; returns the job row."""
+@contextmanager
+def job_progress(console: Console, job_id: str, total: int) -> Iterator[Callable[[Outcome], None]]:
+    """A callback that moves a bar to the rows the job has handled (labeled or rejected)."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(f"job {job_id}", total=expected_rows)
-        while True:
-            with session_scope(database_url) as session:
-                job = job_summary(session, job_id)
-            if job is not None:
-                progress.update(bar, completed=job["labeled"] + job["rejected"])
-                if job["received"] >= expected_rows and job["status"] == "finished":
-                    return job
-            time.sleep(poll_seconds)
+        task = progress.add_task(f"job {job_id}", total=total)
+        yield lambda outcome: progress.update(task, completed=outcome.labeled + outcome.rejected)
+
+
+def follow_job(settings: Settings, job_id: str, expected_rows: int, console: Console) -> dict[str, Any]:
+    """Block with a progress bar until the job has finished; returns its counts."""
+    with job_progress(console, job_id, expected_rows) as show:
+        return wait_for_job(settings, job_id, expected_rows, progress=show,
+                            timeout=settings.submit_timeout_seconds).as_dict()

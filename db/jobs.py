@@ -292,3 +292,11 @@ def missing_chunks(session: Session, job_id: str) -> list[MissingChunk]:
 def _transaction(row: TransactionRow) -> Transaction:
     return Transaction(row.transaction_id, row.description, row.amount, row.currency, row.date, row.account_id,
                        row.mcc, row.counterparty)
+
+
+def recent_jobs(session: Session, limit: int = 20, source: str | None = None) -> list[dict[str, Any]]:
+    """The newest jobs first, as plain dicts."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.job_id).limit(limit)
+    if source is not None:
+        query = query.where(Job.source == source)
+    return [{c.name: getattr(job, c.key) for c in Job.__table__.columns} for job in session.scalars(query)]

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # Added to the hard limit and the longest retry delay to give the broker's visibility timeout.
     visibility_margin_seconds: int = Field(300, ge=1)
     callback_queue: str = "celery"
+    # `manna submit` gives up when its job makes no progress for this long (a big job that moves never is).
+    submit_timeout_seconds: float = Field(120.0, gt=0)
 
     # Operations. Secrets come from the environment only and never reach a log (SecretStr).
     flower_user: str = Field("admin", min_length=1, pattern=r"^[^:]+$")

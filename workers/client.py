@@ -59,3 +59,19 @@ def _send(app: Celery, job_id: str, rows: list[Any], source: str, callback: str 
               "force_variant": force_variant}
     app.send_task("manna.submit_batch", kwargs=kwargs, queue="ingest", headers={PUBLISHED_AT: time.time()})
     return len(rows)
+
+
+
+def why_no_progress(app: Celery, queue: str = "ingest") -> str:
+    """The likely cause when a job does not move: the broker down, no worker on ``queue``, or busy workers."""
+    from workers.monitor import answering_workers
+
+    workers = answering_workers(app)
+    if workers is None:
+        return "the broker is not answering: start it, or check MANNA_BROKER_URL"
+    listening = [name for name, queues in workers.items() if queue in queues]
+    if not listening:
+        return (f"no worker listens on queue {queue!r}: start one "
+                "(celery -A workers.app worker -Q ingest,categorize), then follow the job with `manna jobs show JOB`")
+    return (f"{len(listening)} worker(s) listen on {queue!r} ({', '.join(listening)}), but the job did not move: "
+            "they may be busy with earlier jobs (manna status); the job goes on, follow it with `manna jobs show JOB`")

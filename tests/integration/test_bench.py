@@ -22,7 +22,7 @@ def test_quick_bench_with_baseline_writes_json_and_report(stack_settings, traine
         redis.Redis.from_url(url).flushdb()
     out, report = tmp_path / "bench.json", tmp_path / "report"
     done = subprocess.run([sys.executable, "-m", "cli", "bench", "--quick", "--baseline", "--workers", "2",
-                           "--json", str(out), "--report", str(report)],
+                           "--out", str(out), "--report", str(report)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 

@@ -21,20 +21,20 @@ def manna(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_train_generate_submit_and_job_embedded(tmp_path):
-    trained = manna("train", "--rows", "3000", data_dir=tmp_path)
+    trained = manna("train", "-n", "3000", data_dir=tmp_path)
     assert trained.returncode == 0, trained.stderr
     version = trained.stdout.strip()
     assert version.startswith("m-") and (tmp_path / "models" / version / "model.joblib").is_file()
 
     rows = tmp_path / "rows.csv"
-    assert manna("generate", "--n", "1500", "--seed", "3", str(rows), data_dir=tmp_path).returncode == 0
+    assert manna("generate", "-n", "1500", "--seed", "3", str(rows), data_dir=tmp_path).returncode == 0
     with rows.open("a") as handle:
         handle.write("bad-1,,-3.00,USD,2026-10-01,acct-01,\n")  # no description
     submitted = manna("submit", str(rows), "--job-id", "cli-job", data_dir=tmp_path)
     assert submitted.returncode == 0, submitted.stderr
     assert submitted.stdout.strip() == "cli-job"
 
-    job = json.loads(manna("job", "cli-job", data_dir=tmp_path).stdout)
+    job = json.loads(manna("jobs", "show", "cli-job", data_dir=tmp_path).stdout)
     assert (job["status"], job["received"], job["accepted"], job["rejected"], job["labeled"]) == (
         "finished", 1501, 1500, 1, 1500)
     engine = create_engine(f"sqlite:///{tmp_path / 'manna.db'}")
@@ -53,7 +53,7 @@ def test_train_generate_submit_and_job_embedded(tmp_path):
 
 def test_unknown_job_and_bad_file_type_are_clear_errors(tmp_path):
     assert manna("db", "upgrade", data_dir=tmp_path).returncode == 0
-    missing = manna("job", "nope", data_dir=tmp_path)
+    missing = manna("jobs", "show", "nope", data_dir=tmp_path)
     assert missing.returncode == 1 and "no job 'nope'" in missing.stderr
     odd = tmp_path / "rows.txt"
     odd.write_text("x")
@@ -62,8 +62,8 @@ def test_unknown_job_and_bad_file_type_are_clear_errors(tmp_path):
 
 
 def test_model_registry_commands(tmp_path):
-    first = manna("train", "--rows", "1500", data_dir=tmp_path).stdout.strip()
-    second = manna("train", "--rows", "1500", "--seed", "1", data_dir=tmp_path).stdout.strip()
+    first = manna("train", "-n", "1500", data_dir=tmp_path).stdout.strip()
+    second = manna("train", "-n", "1500", "--seed", "1", data_dir=tmp_path).stdout.strip()
     listed = manna("models", "list", data_dir=tmp_path).stdout
     assert first in listed and second in listed and "active" in listed and "candidate" in listed
     shown = json.loads(manna("models", "show", second, data_dir=tmp_path).stdout)
@@ -74,12 +74,13 @@ def test_model_registry_commands(tmp_path):
     assert manna("models", "activate", second, "--force", data_dir=tmp_path).returncode == 0
     statuses = {json.loads(manna("models", "show", v, data_dir=tmp_path).stdout)["status"] for v in (first, second)}
     assert statuses == {"retired", "active"}
-    assert manna("models", "activate", "m-nope", data_dir=tmp_path).returncode == 2
+    unknown = manna("models", "activate", "m-nope", data_dir=tmp_path)
+    assert unknown.returncode == 1 and "m-nope" in unknown.stderr, unknown.stderr
 
 
 def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp_path):
     data = tmp_path / "labeled.csv"
-    assert manna("generate", "--n", "2000", "--labels", str(data), data_dir=tmp_path).returncode == 0
+    assert manna("generate", "-n", "2000", "--labels", str(data), data_dir=tmp_path).returncode == 0
     trained = manna("train", "--data", str(data), "--out", str(tmp_path / "file-model"), data_dir=tmp_path)
     assert trained.returncode == 0, trained.stderr
     registered = manna("models", "register", str(tmp_path / "file-model"), "--activate", data_dir=tmp_path)
@@ -95,9 +96,9 @@ def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp
 
 
 def test_feedback_import_says_why_rows_are_rejected_and_keeps_the_rest(tmp_path):
-    assert manna("train", "--rows", "2000", data_dir=tmp_path).returncode == 0
+    assert manna("train", "-n", "2000", data_dir=tmp_path).returncode == 0
     rows = tmp_path / "rows.csv"
-    manna("generate", "--n", "300", "--seed", "4", str(rows), data_dir=tmp_path)
+    manna("generate", "-n", "300", "--seed", "4", str(rows), data_dir=tmp_path)
     assert manna("submit", str(rows), "--source", "bank", "--job-id", "fb", data_dir=tmp_path).returncode == 0
     queue = json.loads(manna("review", "--source", "bank", "--limit", "2", "--json", data_dir=tmp_path).stdout)
     assert len(queue) == 2 and queue[0]["expected_errors"] >= queue[1]["expected_errors"]
@@ -120,3 +121,61 @@ def test_feedback_import_says_why_rows_are_rejected_and_keeps_the_rest(tmp_path)
     assert summary["reasons"] == {"transaction:unknown": 1, "category:unknown": 1}  # 'food.coffee,ann' is no category
     explained = json.loads(manna("explain", queue[0]["transaction_id"], data_dir=tmp_path).stdout)
     assert (explained["category"], explained["decided_by"]) == ("shopping.general", "override")
+
+
+def test_submit_says_what_was_accepted_and_exits_by_it(tmp_path):
+    assert manna("train", "-n", "1500", data_dir=tmp_path).returncode == 0
+    rows = tmp_path / "rows.csv"
+    rows.write_text("id,description,amount,category\nt1,STARBUCKS 12,-4.50,x\nt2,,-3.00,x\nt3,SHELL OIL,oops,x\n")
+    first = manna("submit", str(rows), "--job-id", "first", data_dir=tmp_path)
+    assert first.returncode == 0 and first.stdout.strip() == "first", first.stderr
+    assert "ignored column(s): category" in first.stderr
+    assert "accepted 1, rejected 2" in first.stderr and "amount:invalid 1" in first.stderr, first.stderr
+    strict = manna("submit", str(rows), "--job-id", "strict", "--source", "other", "--min-accepted", "0.5",
+                   data_dir=tmp_path)
+    assert strict.returncode == 1 and "accepted 1, rejected 2" in strict.stderr
+    # The same rows again under a new job: the one good id was already received, nothing is accepted.
+    again = manna("submit", str(rows), "--json", data_dir=tmp_path)
+    outcome = json.loads(again.stdout)
+    assert again.returncode == 1 and (outcome["accepted"], outcome["rejected"]) == (0, 3)
+    assert outcome["top_reasons"] == {"id:already_received": 1, "description:missing": 1, "amount:invalid": 1}
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("id,description,amount\n")
+    refused = manna("submit", str(header_only), data_dir=tmp_path)
+    assert refused.returncode == 2 and "holds no rows" in refused.stderr
+
+
+def test_results_come_out_without_sql(tmp_path):
+    import pandas as pd
+
+    assert manna("train", "-n", "1500", data_dir=tmp_path).returncode == 0
+    rows = tmp_path / "rows.csv"
+    assert manna("generate", "-n", "300", "--seed", "5", str(rows), data_dir=tmp_path).returncode == 0
+    assert manna("submit", str(rows), "--job-id", "exported", "--source", "bank", data_dir=tmp_path).returncode == 0
+    listed = json.loads(manna("jobs", "list", "--json", data_dir=tmp_path).stdout)
+    assert [(j["job_id"], j["labeled"]) for j in listed] == [("exported", 300)]
+    ids = set(pd.read_csv(rows, dtype=str)["id"])
+    for suffix, read in ((".csv", pd.read_csv), (".jsonl", lambda p: pd.read_json(p, lines=True)),
+                         (".parquet", pd.read_parquet)):
+        out = tmp_path / f"labels{suffix}"
+        run = manna("export", "--job", "exported", "--out", str(out), data_dir=tmp_path)
+        assert run.returncode == 0 and "300 labels" in run.stderr, run.stderr
+        frame = read(out)
+        assert set(frame["transaction_id"].astype(str)) == ids and frame["category"].notna().all()
+        assert not list(tmp_path.glob("*.partial"))
+    by_source = manna("export", "--source", "bank", "--since", "2000-01-01", "--out", str(tmp_path / "s.csv"),
+                      data_dir=tmp_path)
+    assert by_source.returncode == 0 and len(pd.read_csv(tmp_path / "s.csv")) == 300
+    none = manna("export", "--source", "nobody", "--out", str(tmp_path / "none.csv"), data_dir=tmp_path)
+    assert none.returncode == 1 and "no labels" in none.stderr
+
+
+def test_db_current_and_history(tmp_path):
+    assert manna("db", "current", data_dir=tmp_path).stdout.strip() == "none"
+    history = manna("db", "history", data_dir=tmp_path).stdout.split("\n")
+    head = history[-2].split()[0] if history[-1] == "" else history[-1].split()[0]
+    assert history[0].startswith("0001 ")
+    assert manna("db", "upgrade", data_dir=tmp_path).returncode == 0
+    assert manna("db", "current", data_dir=tmp_path).stdout.strip() == head
+    assert manna("db", "downgrade", "0007", "--yes", data_dir=tmp_path).returncode == 0
+    assert manna("db", "current", data_dir=tmp_path).stdout.strip() == "0007"

@@ -1,0 +1,116 @@
+"""A newcomer's failures, without servers: every known failure is one line and exit code 2, never a traceback.
+
+Postgres and Redis are "down" here by pointing at a port nothing listens on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from cli.bench.stack import free_port
+from cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manna(*args: str, data_dir: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANNA_")}
+    env.update({"MANNA_DATA_DIR": str(data_dir), "MANNA_PUBLISH_RETRY_SECONDS": "0", **env_vars})
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def assert_one_line_failure(run: subprocess.CompletedProcess[str], *words: str) -> None:
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 2, (run.returncode, run.stderr[-2000:])
+    assert "Traceback" not in run.stderr and len(lines) == 1, run.stderr[-2000:]
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("files")
+    rows = root / "rows.csv"
+    rows.write_text("id,description,amount\nt1,STARBUCKS 123,-4.50\n")
+    reviews = root / "reviews.csv"
+    reviews.write_text("source,transaction_id,category\ndefault,t1,food.coffee\n")
+    return {"rows": rows, "reviews": reviews, "root": root}
+
+
+DATABASE_COMMANDS = [
+    ("db", "upgrade"), ("db", "current"), ("jobs", "list"), ("jobs", "show", "j1"), ("models", "list"),
+    ("export", "--job", "j1", "--out", "{root}/out.csv"), ("review",), ("retrain", "--history", "1"),
+    ("alerts", "status"), ("explain", "t1"), ("feedback", "import", "{reviews}"), ("submit", "{rows}"),
+    ("rollout", "status"), ("failed", "list"), ("train", "-n", "300"),
+]
+
+
+@pytest.mark.parametrize("args", DATABASE_COMMANDS, ids=" ".join)
+def test_postgres_down_is_one_line_naming_the_database(args, files, tmp_path):
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/manna"
+    run = manna(*(a.format(**files) for a in args), data_dir=tmp_path, MANNA_DATABASE_URL=url)
+    assert_one_line_failure(run, "database is not answering", "MANNA_DATABASE_URL")
+
+
+@pytest.mark.parametrize("args", [("submit", "{rows}"), ("retrain",)], ids=" ".join)
+def test_broker_down_is_one_line_naming_the_broker(args, files, tmp_path):
+    assert manna("db", "upgrade", data_dir=tmp_path).returncode == 0
+    run = manna(*(a.format(**files) for a in args), data_dir=tmp_path,
+                MANNA_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert_one_line_failure(run, "broker is not answering", "MANNA_BROKER_URL")
+
+
+@pytest.mark.parametrize("args", [("jobs", "list"), ("submit", "{rows}"), ("demo",), ("status",)], ids=" ".join)
+def test_an_invalid_setting_is_one_line_naming_it(args, files, tmp_path):
+    run = manna(*(a.format(**files) for a in args), data_dir=tmp_path, MANNA_CHUNK_SIZE="many")
+    assert_one_line_failure(run, "MANNA_CHUNK_SIZE=many", "valid integer")
+
+
+def test_the_schema_missing_names_the_fix(tmp_path):
+    (tmp_path / "manna.db").write_bytes(b"")  # a database file, but no migration ran
+    assert_one_line_failure(manna("models", "list", data_dir=tmp_path), "manna db upgrade")
+
+
+def test_wrong_folders_and_unusable_files_are_one_line(files, tmp_path):
+    predict = manna("predict", "--model", str(tmp_path), "--data", str(files["rows"]), "--out",
+                    str(tmp_path / "p.csv"), data_dir=tmp_path)
+    assert_one_line_failure(predict, str(tmp_path))
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    assert_one_line_failure(manna("submit", str(binary), data_dir=tmp_path), "missing column(s) id")
+    assert_one_line_failure(manna("feedback", "import", str(binary), data_dir=tmp_path), "missing column(s)")
+    directory_out = manna("generate", "-n", "10", str(tmp_path), data_dir=tmp_path)
+    assert directory_out.returncode == 2 and "Traceback" not in directory_out.stderr
+
+
+def test_debug_keeps_the_traceback(tmp_path):
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/manna"
+    for run in (manna("--debug", "jobs", "list", data_dir=tmp_path, MANNA_DATABASE_URL=url),
+                manna("jobs", "list", data_dir=tmp_path, MANNA_DATABASE_URL=url, MANNA_DEBUG="1")):
+        assert run.returncode == 1 and "Traceback" in run.stderr and "OperationalError" in run.stderr
+
+
+def test_version_and_help_on_every_option():
+    run = subprocess.run([sys.executable, "-m", "cli", "--version"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.startswith("manna ")
+    missing = []
+    for path, command in _commands(main, ("manna",)):
+        if not command.help:
+            missing.append(" ".join(path))
+        missing += [f"{' '.join(path)} {p.opts[0]}" for p in command.params
+                    if isinstance(p, click.Option) and not p.help]
+    assert not missing, missing
+
+
+def _commands(command: click.Command, path: tuple[str, ...]):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
