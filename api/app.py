@@ -47,6 +47,7 @@ from pipeline.performance import by_variant, summarize
 from pipeline.schema import validate_batch
 from pipeline.settings import Settings, get_settings, use_settings
 from pipeline.variant import assign_variant, parse_forced_variant, version_for
+from services.errors import describe
 from services.feedback import record_feedback
 from services.models import ModelChangeRefused, activate, make_candidate, split
 from services.review import review_entries
@@ -81,10 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _unavailable(_request: Request, err: Exception) -> JSONResponse:
-    """A store the API needs is down: say which, as 503, rather than a bare 500."""
-    log.warning("admin API: %s", err)
-    return JSONResponse({"detail": f"a backing service is unavailable ({type(err).__name__}); see /healthz"},
-                        status_code=503)
+    """A store the API needs is down: the CLI's one-line message, as 503, rather than a bare 500."""
+    failure = describe(err)
+    log.warning("admin API: %s", failure or err)
+    detail = str(failure) if failure else f"a backing service is unavailable ({type(err).__name__})"
+    return JSONResponse({"detail": f"{detail}; see /healthz"}, status_code=503)
 
 
 def _token_check(settings: Settings) -> Any:

@@ -269,7 +269,10 @@ def test_a_database_outage_is_a_503_naming_it_not_a_500(stack_settings, trained_
     try:
         with TestClient(create_app(down)) as down_client:
             response = down_client.get("/api/v1/ml/config/ab-test", headers=AUTH)
-            assert response.status_code == 503 and "unavailable" in response.json()["detail"]
+            # The CLI's one-line message for the same failure: what is down and how to fix it.
+            detail = response.json()["detail"]
+            assert response.status_code == 503 and "database is not answering" in detail, detail
+            assert "MANNA_DATABASE_URL" in detail
             health = down_client.get("/healthz")
             assert health.status_code == 503 and health.json()["status"] == "down"
             assert health.json()["checks"]["database"].startswith("down")
