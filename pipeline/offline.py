@@ -1,7 +1,17 @@
 """Train and predict on files, with no broker and no database: the same code the workers run.
 
-``train_file`` learns the taxonomy from the file's categories; ``predict_file`` streams any
-number of rows and writes one prediction per input row, in order.
+Files are read by ``pipeline.readers.read_rows`` (CSV or JSON Lines, as ``manna submit`` reads
+them) and amounts and descriptions checked by ``pipeline.schema`` (as the API and the workers
+check them): what trains also serves. ``train_file`` learns the taxonomy from the file's
+categories; a row that cannot be used is skipped and counted by its reason code.
+``predict_file`` streams any number of rows and writes one CSV row per input row, in order:
+
+- ``id``: the row's ``transaction_id``, else its ``id``, else its 1-based row number in the file;
+- ``category``, ``confidence``, ``confidence_level``, ``decided_by``, ``rule_id``: the decision;
+- ``reason``: empty, or for a row that cannot be used (``decided_by`` ``rejected``) its reason
+  code (``amount:invalid``, ``row:extra_fields``, ...);
+- ``explanation``: why that category, or what is wrong with a rejected row (with its line number
+  when the file's line could not be read).
 """
 
 from __future__ import annotations
@@ -10,24 +20,26 @@ import csv
 import gc
 import hashlib
 import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from pipeline.cache import MemoryCache
 from pipeline.categorize import Categorizer
 from pipeline.model import CategoryModel, load_model, read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
+from pipeline.readers import InputFormatError, csv_header, read_rows
 from pipeline.rules import DEFAULT_RULES_PATH, RuleSet
-from pipeline.schema import Transaction
+from pipeline.schema import RowError, Transaction, as_object, parse_amount, parse_description
+from pipeline.settings import Settings, get_settings
 from pipeline.taxonomy import default_taxonomy
 
 REQUIRED = ("description", "amount", "category")
-PREDICTION_COLUMNS = ("category", "confidence", "confidence_level", "decided_by", "rule_id", "explanation")
+PREDICTION_COLUMNS = ("id", "category", "confidence", "confidence_level", "decided_by", "rule_id", "reason",
+                      "explanation")
 RULES_NAME = "rules.yaml"
 TRAINING_DATA_NAME = "training.csv"
 
@@ -38,7 +50,7 @@ class DataFileError(ValueError):
 
 @dataclass(frozen=True)
 class LabeledData:
-    """Training rows that passed the checks, and how many were dropped."""
+    """Training rows that passed the checks, and how many were dropped (by reason code in ``reasons``)."""
 
     texts: list[str]
     amounts: list[float]
@@ -46,20 +58,60 @@ class LabeledData:
     groups: list[str]
     dropped: int
     descriptions: list[str]
+    reasons: Counter[str] = field(default_factory=Counter)
 
 
-def read_labeled(path: Path) -> LabeledData:
-    """Rows of a labeled CSV with description, amount and category; unusable rows are counted."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding_errors="replace")
-    missing = [c for c in REQUIRED if c not in frame.columns]
+def read_labeled(path: Path, settings: Settings | None = None) -> LabeledData:
+    """Rows of a labeled CSV or JSON Lines file with description, amount and category; unusable rows are counted."""
+    limits = settings or get_settings()
+    descriptions: list[str] = []
+    amounts: list[float] = []
+    labels: list[str] = []
+    reasons: Counter[str] = Counter()
+    for raw in _rows(path, REQUIRED):
+        try:
+            row = as_object(raw)
+            description = parse_description(row.get("description"), limits.max_description_length)
+            amount = parse_amount(row.get("amount"), limits.max_abs_amount)
+            label = _category(row.get("category"))
+        except RowError as err:
+            reasons[err.reason] += 1
+            continue
+        descriptions.append(description)
+        amounts.append(float(amount))
+        labels.append(label)
+    texts = [feature_text(d) for d in descriptions]
+    return LabeledData(texts, amounts, labels, [merchant_key(d) for d in descriptions], reasons.total(),
+                       descriptions, reasons)
+
+
+def skipped_summary(reasons: Counter[str]) -> str:
+    """E.g. ``1,234 rows skipped: amount:invalid 1,200, row:extra_fields 34`` (empty when none was)."""
+    if not reasons:
+        return ""
+    counts = ", ".join(f"{reason} {n:,}" for reason, n in reasons.most_common())
+    return f"{reasons.total():,} row{'s' if reasons.total() != 1 else ''} skipped: {counts}"
+
+
+def _category(value: Any) -> str:
+    if not isinstance(value, str) and value is not None:
+        raise RowError("category:wrong_type", f"category must be a string, got {type(value).__name__}")
+    if value is None or not value.strip():
+        raise RowError("category:missing", "category is required to train")
+    return value.strip()
+
+
+def _rows(path: Path, columns: Sequence[str]) -> Iterator[Any]:
+    """The file's rows as ``manna submit`` reads them, after checking a CSV header names ``columns``."""
+    try:
+        header = csv_header(path)
+        rows = read_rows(path)
+    except InputFormatError as err:
+        raise DataFileError(str(err)) from None
+    missing = [c for c in columns if header is not None and c not in header]
     if missing:
         raise DataFileError(f"{path.name}: missing column(s) {', '.join(missing)}")
-    amounts = pd.to_numeric(frame["amount"].str.replace(",", "", regex=False), errors="coerce")
-    usable = (frame["description"].str.strip() != "") & (frame["category"].str.strip() != "") & amounts.notna()
-    descriptions = frame.loc[usable, "description"].tolist()
-    texts = [feature_text(d) for d in descriptions]
-    return LabeledData(texts, amounts[usable].astype(float).tolist(), frame.loc[usable, "category"].str.strip()
-                       .tolist(), [merchant_key(d) for d in descriptions], int((~usable).sum()), descriptions)
+    return rows
 
 
 def taxonomy_of(categories: set[str]) -> set[str]:
@@ -81,11 +133,14 @@ def rules_for(categories: set[str], rules_path: Path | None) -> RuleSet:
 def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: float = 20.0,
                progress: Callable[[str], None] = lambda _: None) -> CategoryModel:
     """Fit on a labeled file and write the model (and its rules) to ``out``."""
+    if data.suffix.lower() != ".csv":  # the model keeps a copy as training.csv to be retrained from
+        raise DataFileError(f"{data.name}: train reads a CSV file")
     labeled = read_labeled(data)
     if len(set(labeled.labels)) < 2:
-        raise DataFileError(f"{data.name}: need at least two categories to learn from")
-    progress(f"{len(labeled.labels):,} rows, {len(set(labeled.labels))} categories"
-             f"{f', {labeled.dropped:,} unusable rows skipped' if labeled.dropped else ''}")
+        raise DataFileError(f"{data.name}: need at least two categories to learn from"
+                            + (f" ({skipped_summary(labeled.reasons)})" if labeled.reasons else ""))
+    skipped = skipped_summary(labeled.reasons)
+    progress(f"{len(labeled.labels):,} rows, {len(set(labeled.labels))} categories{f'; {skipped}' if skipped else ''}")
     rules = rules_for(set(labeled.labels), rules_path)
     model = train_model(labeled.texts, labeled.amounts, labeled.labels, labeled.groups, c=c)
     rules_file = rules_path or (DEFAULT_RULES_PATH if rules.rules else None)
@@ -120,8 +175,10 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None) -> tuple
 
 def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20_000, cache_items: int = 500_000,
                  progress: Callable[[int], None] = lambda _: None) -> int:
-    """Write one prediction per input row, in order; returns the number of rows."""
+    """Write one prediction per input row, in order (columns in the module docstring); returns the number of rows."""
+    rows = _rows(data, ("description", "amount"))
     model, rules = load_model_dir(model_dir)
+    limits = get_settings()
     gc.freeze()  # the model's objects live for the whole run: keep the collector from rescanning them
     # Lines repeat across a file: decide each distinct input once for the whole run.
     categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items))
@@ -129,45 +186,50 @@ def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(PREDICTION_COLUMNS)
-        for batch in _batches(data, batch_size):
-            writer.writerows(_predict_batch(categorizer, batch))
+        # Rows alone, not (number, row) pairs: 20,000 live tuples keep the garbage collector busy (2x the read time).
+        while batch := list(islice(rows, batch_size)):
+            writer.writerows(_predict_batch(categorizer, batch, written + 1, limits))
+            gc.freeze()  # and so do the decisions the cache keeps: full collections would scan them, batch by batch
             written += len(batch)
             progress(written)
     return written
 
 
-def _batches(path: Path, size: int) -> Iterator[pd.DataFrame]:
-    reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=size, encoding_errors="replace")
-    for frame in reader:
-        if "description" not in frame.columns or "amount" not in frame.columns:
-            raise DataFileError(f"{path.name}: needs description and amount columns")
-        yield frame
-
-
-def _predict_batch(categorizer: Categorizer, frame: pd.DataFrame) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...] | None] = [None] * len(frame)
+def _predict_batch(categorizer: Categorizer, batch: list[Any], first: int, limits: Settings) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
     valid: list[Transaction] = []
     positions: list[int] = []
-    accounts = frame["account_id"].tolist() if "account_id" in frame.columns else [None] * len(frame)
-    for i, (description, amount, account) in enumerate(zip(frame["description"].tolist(), frame["amount"].tolist(),
-                                                          accounts, strict=True)):
-        parsed = _amount(amount)
-        if not description.strip() or parsed is None:
-            rows[i] = ("", 0.0, "low", "rejected", "", "description or amount missing or not a number")
+    for number, raw in enumerate(batch, start=first):
+        key = _row_id(raw, number)
+        try:
+            row = as_object(raw)
+            description = parse_description(row.get("description"), limits.max_description_length)
+            amount = parse_amount(row.get("amount"), limits.max_abs_amount)
+        except RowError as err:
+            rows.append((key, "", 0.0, "low", "rejected", "", err.reason, err.detail))
             continue
-        valid.append(Transaction(str(i), description, parsed, "XXX", account_id=account or None))
-        positions.append(i)
+        account = row.get("account_id")
+        valid.append(Transaction(key, description, amount, "XXX", account_id=account if isinstance(account, str)
+                                 else None))
+        positions.append(len(rows))
+        rows.append(())
     report = categorizer.categorize(valid)
-    for i, d in zip(positions, report.decisions, strict=True):
+    for i, txn, d in zip(positions, valid, report.decisions, strict=True):
         # A repeat of a line decided earlier in the file reports how that line was decided.
-        rows[i] = (d.category, d.confidence, d.confidence_level, d.cached_from or d.decided_by, d.rule_id or "",
-                   d.explanation)
-    return [row for row in rows if row is not None]
+        rows[i] = (txn.id, d.category, d.confidence, d.confidence_level, d.cached_from or d.decided_by,
+                   d.rule_id or "", "", d.explanation)
+    return rows
 
 
-def _amount(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+def _row_id(raw: Any, number: int) -> str:
+    """The row's ``transaction_id``, else its ``id``, else its row number."""
+    if not isinstance(raw, dict):
+        return str(number)
+    value = raw.get("transaction_id")
+    if value is None or value == "":
+        value = raw.get("id")
+    if type(value) is str and value.isascii() and value:  # the common case
+        return value
+    if value is None or value == "" or isinstance(value, dict | list):
+        return str(number)
+    return str(value).encode("utf-8", "replace").decode("utf-8")  # no lone surrogate in the output file

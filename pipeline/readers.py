@@ -1,7 +1,13 @@
-"""Input files for ``manna submit``: CSV or JSON Lines, streamed row by row.
+"""Input files of ``submit``, ``train``, ``predict``, ``evaluate`` and reviews: CSV or JSON Lines, streamed.
 
-A line that cannot be parsed is passed on as its raw text, so validation rejects it with a
-reason instead of the file reader dropping it.
+``read_rows`` yields one item per record, in order: a dict of fields (CSV: header names, stripped,
+to values, an empty value as None; JSONL: the parsed line), or what validation rejects with a
+reason and the line number (``pipeline.schema.unreadable_row``): a CSV record with more or fewer
+fields than the header (``row:extra_fields``, ``row:missing_fields``: never shifted into the wrong
+columns nor cut short), a record the csv module refuses (``row:invalid_csv``), a line that is not
+JSON (``row:invalid_json``). A JSON line that is not an object is passed on as it is
+(``row:not_an_object``). Blank lines are skipped; nothing else is dropped, so the n-th item is the
+n-th row of the file.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from pipeline.schema import unreadable_row
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
@@ -30,37 +38,66 @@ def read_rows(path: Path) -> Iterator[Any]:
 
 
 def csv_header(path: Path) -> list[str] | None:
-    """The column names of a CSV file (None for JSON Lines, whose rows name their fields)."""
+    """The column names of a CSV file, as ``read_rows`` takes them (None for JSON Lines: rows name their fields)."""
     if SUFFIXES.get(path.suffix.lower()) != "csv":
         return None
     with _open_text(path, newline="") as handle:
-        return [name.strip() for name in next(csv.reader(handle), [])]
-
-
-def _read_csv(path: Path) -> Iterator[dict[str, Any] | str]:
-    """A record the csv module refuses (a field over its size limit) becomes a string, then reading goes on."""
-    with _open_text(path, newline="") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.reader(handle)
         while True:
             try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as err:  # the reader has consumed the offending line; the next call goes on
-                yield f"line {reader.line_num}: {err}"
+                for fields in reader:
+                    if not _blank(fields):
+                        return [name.strip() for name in fields]
+                return []
+            except csv.Error:  # read_rows passes such a record on as unreadable and takes the next as the header
                 continue
-            yield {key: (value if value != "" else None) for key, value in row.items() if key is not None}
+
+
+def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
+    """Records mapped to the header by position only when the counts agree (csv.DictReader would shift or pad)."""
+    with _open_text(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header: list[str] = []
+        width = -1  # no header yet
+        read_to = 0  # the line the previous record ended on
+        while True:
+            try:
+                for fields in reader:
+                    if len(fields) == width:  # the common case first
+                        read_to = reader.line_num
+                        # dict(zip()) runs in C; only a row with an empty field needs the slower pass
+                        yield ({name: value or None for name, value in zip(header, fields, strict=True)}
+                               if "" in fields else dict(zip(header, fields, strict=True)))
+                        continue
+                    start, read_to = read_to + 1, reader.line_num
+                    if _blank(fields):
+                        continue
+                    elif width < 0:
+                        header, width = [name.strip() for name in fields], len(fields)
+                    else:
+                        problem = "row:extra_fields" if len(fields) > width else "row:missing_fields"
+                        yield unreadable_row(problem, start, f"{len(fields)} fields, the header has {width}", fields)
+                return
+            except csv.Error as err:  # the reader has consumed the offending line; the loop goes on after it
+                start, read_to = read_to + 1, reader.line_num
+                yield unreadable_row("row:invalid_csv", start, str(err), None)
+
+
+def _blank(fields: list[str]) -> bool:
+    """A blank or all-space line (csv.reader gives [] or one field)."""
+    return len(fields) <= 1 and not "".join(fields).strip()
 
 
 def _read_jsonl(path: Path) -> Iterator[Any]:
     with _open_text(path) as handle:
-        for line in handle:
+        for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 value = json.loads(line)
-            except (ValueError, RecursionError):  # bad JSON, an int over 4,300 digits, nesting too deep
-                value = line.rstrip("\n")
+            except (ValueError, RecursionError) as err:  # bad JSON, an int over 4,300 digits, nesting too deep
+                detail = f"not JSON ({err.msg})" if isinstance(err, json.JSONDecodeError) else "not JSON"
+                value = unreadable_row("row:invalid_json", number, detail, line.rstrip("\n"))
             yield value
 
 

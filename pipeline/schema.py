@@ -1,4 +1,17 @@
-"""The transaction contract: validate raw rows into ``Transaction`` or a machine-readable reason."""
+"""The transaction contract: validate raw rows into ``Transaction`` or a machine-readable reason.
+
+Amounts (``parse_amount``, the one parser that serving, ``submit``, ``train``, ``predict`` and
+``evaluate`` share): a JSON number, or a string that, once surrounding whitespace is stripped, is
+either what ``decimal.Decimal`` reads (``-4.50``, ``+12``, ``.5``, ``1E+3``; no ``_``), or digits
+grouped by commas in threes with an optional fraction, ``[+-]?d{1,3}(,ddd)+(.d+)?`` (``1,234.50``,
+``-12,000``). Any other comma is refused as ``amount:invalid``: ``1,50`` and ``12,34`` could be
+decimal commas, and a guess would be off by a factor of 100 or 1,000. Then at most 4 decimals and
+at most ``max_abs_amount`` in absolute value.
+
+A file reader that cannot map a line to fields (``pipeline/readers.py``) passes on an
+``unreadable_row``; validation rejects it with the reader's reason (``row:extra_fields``,
+``row:missing_fields``, ``row:invalid_json``, ``row:invalid_csv``) and the line number in the detail.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +31,11 @@ _MCC = re.compile(r"[0-9]{4}")  # ASCII digits only, used with fullmatch
 _MAX_ID_LENGTH = 128
 _MAX_SHORT_FIELD = 256
 _MAX_DECIMALS = 4
+# Thousands separators only in this unambiguous form; ASCII digits ([0-9], not \d).
+_GROUPED_AMOUNT = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,4})?")  # finite, at most 4 decimals, no exponent
+UNREADABLE = "_unreadable"  # the key of a row a file reader could not read (see ``unreadable_row``)
+READER_REASONS = frozenset({"row:extra_fields", "row:missing_fields", "row:invalid_json", "row:invalid_csv"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,21 +142,43 @@ def validate_batch(rows: Any, settings: Settings) -> BatchResult:
 
 def validate_row(raw: Any, settings: Settings) -> Transaction:
     """One row of the contract in ARCHITECTURE.md; raises ``RowError`` with a reason code."""
-    if not isinstance(raw, dict):
-        raise RowError("row:not_an_object", f"expected an object, got {type(raw).__name__}")
+    raw = as_object(raw)
     return Transaction(
-        id=_text(raw, "id", required=True, max_length=_MAX_ID_LENGTH) or "",
-        description=_text(
-            raw, "description", required=True, max_length=settings.max_description_length
-        )
-        or "",
-        amount=_amount(raw.get("amount"), settings.max_abs_amount),
+        id=_text(raw.get("id"), "id", required=True, max_length=_MAX_ID_LENGTH) or "",
+        description=parse_description(raw.get("description"), settings.max_description_length),
+        amount=parse_amount(raw.get("amount"), settings.max_abs_amount),
         currency=_currency(raw.get("currency"), settings.default_currency),
         date=_date(raw.get("date"), settings),
-        account_id=_text(raw, "account_id", max_length=_MAX_SHORT_FIELD),
+        account_id=_text(raw.get("account_id"), "account_id", max_length=_MAX_SHORT_FIELD),
         mcc=_mcc(raw.get("mcc")),
-        counterparty=_text(raw, "counterparty", max_length=_MAX_SHORT_FIELD),
+        counterparty=_text(raw.get("counterparty"), "counterparty", max_length=_MAX_SHORT_FIELD),
     )
+
+
+def as_object(raw: Any) -> dict[str, Any]:
+    """The row as a dict of fields; raises ``RowError`` for anything else, or for a reader's ``unreadable_row``."""
+    if not isinstance(raw, dict):
+        raise RowError("row:not_an_object", f"expected an object, got {type(raw).__name__}")
+    if UNREADABLE in raw:
+        info = raw[UNREADABLE]
+        reason = info.get("reason") if isinstance(info, dict) else None
+        detail = info.get("detail") if isinstance(info, dict) else None
+        if not isinstance(detail, str) or "\x00" in detail or _has_lone_surrogate(detail):
+            detail = "the input file reader could not read this row"
+        raise RowError(reason if reason in READER_REASONS else "row:unreadable", detail[:500])
+    return raw
+
+
+def unreadable_row(reason: str, line: int, detail: str, raw: Any) -> dict[str, Any]:
+    """A line a file reader could not turn into fields, in a JSON-safe form that validation rejects with ``reason``."""
+    return {UNREADABLE: {"reason": reason, "line": line, "detail": f"line {line}: {detail}", "raw": raw}}
+
+
+def parse_description(value: Any, max_length: int) -> str:
+    """A required description, as validation accepts it; raises ``RowError`` (``description:<problem>``)."""
+    if type(value) is str and value.isascii() and value.isprintable() and len(value) <= max_length and value.strip():
+        return value  # the common case, without the calls of the general path
+    return _text(value, "description", required=True, max_length=max_length) or ""
 
 
 def _raw_id(raw: Any) -> str | None:
@@ -149,18 +189,21 @@ def _raw_id(raw: Any) -> str | None:
     return value[:_MAX_ID_LENGTH]
 
 
-def _text(raw: dict[str, Any], field: str, *, max_length: int, required: bool = False) -> str | None:
-    value = raw.get(field)
+def _text(value: Any, field: str, *, max_length: int, required: bool = False) -> str | None:
     if value is None:
         if required:
             raise RowError(f"{field}:missing", f"{field} is required")
         return None
     if not isinstance(value, str):
         raise RowError(f"{field}:wrong_type", f"{field} must be a string, got {type(value).__name__}")
-    if "\x00" in value or _has_lone_surrogate(value):
-        raise RowError(f"{field}:invalid_characters", f"{field} holds a NUL or invalid code point")
-    if required and not clean_text(value):  # blank once invisible characters are gone
-        raise RowError(f"{field}:empty", f"{field} is empty")
+    if value.isascii() and value.isprintable():  # the common case: no NUL, surrogate or invisible character
+        if required and not value.strip():
+            raise RowError(f"{field}:empty", f"{field} is empty")
+    else:
+        if "\x00" in value or _has_lone_surrogate(value):
+            raise RowError(f"{field}:invalid_characters", f"{field} holds a NUL or invalid code point")
+        if required and not clean_text(value):  # blank once invisible characters are gone
+            raise RowError(f"{field}:empty", f"{field} is empty")
     if len(value) > max_length:
         raise RowError(f"{field}:too_long", f"{field} has {len(value)} characters, max {max_length}")
     return value
@@ -176,7 +219,12 @@ def _has_lone_surrogate(value: str) -> bool:
     return False
 
 
-def _amount(value: Any, max_abs: float) -> Decimal:
+def parse_amount(value: Any, max_abs: float) -> Decimal:
+    """An amount by the grammar in the module docstring; raises ``RowError`` (``amount:<problem>``)."""
+    if type(value) is str and _PLAIN_AMOUNT.fullmatch(value):  # the common case, at a third of the cost
+        amount = Decimal(value)
+        if amount.copy_abs() <= _limit(max_abs):
+            return amount
     if value is None:
         raise RowError("amount:missing", "amount is required")
     if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -189,7 +237,7 @@ def _amount(value: Any, max_abs: float) -> Decimal:
         raise RowError("amount:invalid", f"amount {str(value)[:40]!r} is not a decimal number") from None
     if not amount.is_finite():
         raise RowError("amount:not_finite", "amount must be finite")
-    if amount.copy_abs() > Decimal(str(max_abs)):  # copy_abs: exact, cannot overflow like abs()
+    if amount.copy_abs() > _limit(max_abs):  # copy_abs: exact, cannot overflow like abs()
         raise RowError("amount:out_of_range", f"amount exceeds {max_abs:g} in absolute value")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -_MAX_DECIMALS:
@@ -202,9 +250,28 @@ def _to_decimal(value: str | int | float) -> Decimal:
     """Exact for ints of any size (str() refuses over 4,300 digits), shortest repr for floats."""
     if isinstance(value, int):
         return Decimal(value)
-    if isinstance(value, str) and "_" in value:  # Decimal reads "1_000" as 1000; the contract does not
+    if isinstance(value, float):
+        return Decimal(str(value))
+    text = value.strip()
+    if "_" in text:  # Decimal reads "1_000" as 1000; the contract does not
         raise InvalidOperation(value)
-    return Decimal(value.strip() if isinstance(value, str) else str(value))
+    if "," in text:
+        if not _GROUPED_AMOUNT.fullmatch(text):
+            raise InvalidOperation(value)
+        text = text.replace(",", "")
+    return Decimal(text)
+
+
+_LIMITS: dict[float, Decimal] = {}  # a dict lookup, at a fifth of the cost of an lru_cache call
+
+
+def _limit(max_abs: float) -> Decimal:
+    limit = _LIMITS.get(max_abs)
+    if limit is None:
+        if len(_LIMITS) >= 8:
+            _LIMITS.clear()
+        limit = _LIMITS[max_abs] = Decimal(str(max_abs))
+    return limit
 
 
 def _currency(value: Any, default: str) -> str:

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -24,7 +25,15 @@ from db.jobs import RAW_LIMIT, record_batch
 from db.models import Job, RejectedTransaction, TransactionRow
 from pipeline.currencies import ISO_4217
 from pipeline.readers import read_rows
-from pipeline.schema import RowError, Transaction, validate_batch
+from pipeline.schema import (
+    READER_REASONS,
+    UNREADABLE,
+    RowError,
+    Transaction,
+    as_object,
+    parse_amount,
+    validate_batch,
+)
 from pipeline.settings import Settings
 
 SETTINGS = Settings()
@@ -265,18 +274,26 @@ def test_read_rows_never_raises_and_yields_one_item_per_jsonl_line(data: bytes) 
         csv_items = list(read_rows(csv_file))
 
     text = data.decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")  # BOM skipped
-    lines = [line for line in text.split("\n") if line.strip()]
+    lines = [(number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
     assert len(items) == len(lines)
-    for line, item in zip(lines, items, strict=True):
+    for (number, line), item in zip(lines, items, strict=True):
         parsed = _json_or_none(line)
         assert isinstance(item, dict | list | str | int | float | bool | None)
-        if parsed is None:
-            assert item == line
+        if parsed is None:  # passed on with the reason and the line, for validation to reject
+            assert item == {UNREADABLE: {"reason": "row:invalid_json", "line": number, "detail": ANY, "raw": line}}
         else:
             assert json.dumps(item) == json.dumps(parsed[0])  # NaN-safe equality
     for item in csv_items:
-        assert isinstance(item, str) or all(
-            isinstance(key, str) and (value is None or isinstance(value, str)) for key, value in item.items())
+        assert isinstance(item, dict)
+        if UNREADABLE in item:
+            assert item[UNREADABLE]["reason"] in READER_REASONS
+            assert item[UNREADABLE]["detail"].startswith(f"line {item[UNREADABLE]['line']}: ")
+        else:
+            assert all(isinstance(key, str) and (value is None or isinstance(value, str))
+                       for key, value in item.items())
+    for rejection in validate_batch([*items, *csv_items], Settings(max_message_transactions=10_000)).rejected:
+        assert REASON.match(rejection.reason) and rejection.reason != "row:unreadable"
+        assert _storable(rejection.detail)
 
 
 def _json_or_none(line: str) -> tuple[object] | None:
@@ -286,9 +303,34 @@ def _json_or_none(line: str) -> tuple[object] | None:
         return None
 
 
-def test_a_csv_record_over_the_field_limit_becomes_one_string_and_reading_goes_on(tmp_path: Path) -> None:
+def test_a_csv_record_over_the_field_limit_is_rejected_with_its_line_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     path.write_bytes(b'id,description\n"' + b"x" * 140_000 + b'",a\nt2,ok\n')
     rows = list(read_rows(path))
-    assert len(rows) == 2 and isinstance(rows[0], str) and "field limit" in rows[0]
-    assert rows[1] == {"id": "t2", "description": "ok"}
+    assert len(rows) == 2 and rows[1] == {"id": "t2", "description": "ok"}
+    with pytest.raises(RowError) as raised:
+        as_object(rows[0])
+    assert raised.value.reason == "row:invalid_csv" and raised.value.detail.startswith("line 2: field larger")
+
+
+@given(amount=st.decimals(min_value=-(10**9), max_value=10**9, places=2))
+@settings(max_examples=200, deadline=None)
+@example(amount=Decimal("1234.50"))
+@example(amount=Decimal("-1000000"))
+def test_an_amount_with_thousands_separators_reads_as_the_plain_one(amount: Decimal) -> None:
+    limit = SETTINGS.max_abs_amount
+    assert str(parse_amount(f" {amount:,} ", limit)) == str(parse_amount(str(amount), limit))
+
+
+@given(text=st.one_of(st.from_regex(r"[+-]?[0-9]{1,6},[0-9]{1,2}(\.[0-9]{1,2})?", fullmatch=True),
+                      st.from_regex(r"[+-]?[0-9]{4,6}(,[0-9]{3})+(\.[0-9]{1,2})?", fullmatch=True),
+                      st.from_regex(r"[+-]?[0-9]{1,3}(,[0-9]{3})*,[0-9]{4,5}", fullmatch=True),
+                      st.from_regex(r"[0-9]{1,3}\.[0-9]{3},[0-9]{2}", fullmatch=True)))
+@settings(max_examples=200, deadline=None)
+@example(text="1,50")
+@example(text="12,34")
+@example(text="1.234,50")
+def test_a_comma_that_could_be_a_decimal_comma_is_invalid(text: str) -> None:
+    with pytest.raises(RowError) as raised:
+        parse_amount(text, SETTINGS.max_abs_amount)
+    assert raised.value.reason == "amount:invalid"

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.generate import Generator, load_catalog
 from pipeline.readers import InputFormatError, read_rows, write_rows
-from pipeline.schema import validate_batch
+from pipeline.schema import UNREADABLE, validate_batch
 from pipeline.settings import Settings
 from pipeline.taxonomy import default_taxonomy
 
@@ -40,8 +40,14 @@ def test_write_then_read_round_trip(tmp_path, suffix):
 
 def test_unparseable_lines_and_bad_bytes_are_passed_on_not_dropped(tmp_path):
     path = tmp_path / "rows.jsonl"
-    path.write_bytes(json.dumps({"id": "a"}).encode() + b"\n{not json\n" + b'{"id": "\xff"}\n')
-    assert list(read_rows(path)) == [{"id": "a"}, "{not json", {"id": "\ufffd"}]
+    path.write_bytes(json.dumps({"id": "a"}).encode() + b"\n\n{not json\n" + b'{"id": "\xff"}\n[1]\n')
+    rows = list(read_rows(path))
+    assert rows[0] == {"id": "a"} and rows[2:] == [{"id": "\ufffd"}, [1]]
+    assert rows[1][UNREADABLE]["raw"] == "{not json"
+    rejected = validate_batch(rows, Settings()).rejected
+    assert [(r.row_index, r.reason) for r in rejected] == [
+        (0, "description:missing"), (1, "row:invalid_json"), (2, "description:missing"), (3, "row:not_an_object")]
+    assert rejected[1].detail.startswith("line 3: not JSON")
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbfid,description,amount\nx,COFFEE,-3\n")
     assert list(read_rows(bom)) == [{"id": "x", "description": "COFFEE", "amount": "-3"}]

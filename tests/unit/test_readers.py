@@ -1,0 +1,185 @@
+"""One reader and one amount parser for submit, train, predict and evaluate: what trains also serves.
+
+A CSV row with more or fewer fields than its header is a rejected row with a reason and its line,
+never shifted into its neighbours' columns; ``1,234.50`` is the same amount everywhere, and an
+ambiguous ``1,50`` is ``amount:invalid`` everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from db.engine import session_scope
+from db.jobs import record_batch
+from db.models import RejectedTransaction
+from pipeline.generate import Generator
+from pipeline.offline import PREDICTION_COLUMNS, predict_file, read_labeled, skipped_summary, train_file
+from pipeline.readers import read_rows, write_rows
+from pipeline.schema import RowError, parse_amount, validate_batch
+from pipeline.settings import Settings
+
+SETTINGS = Settings()
+# t2 has an unquoted comma in its description (one field too many), t4 lost a comma (one too few).
+SHIFTY_CSV = """id,description,amount,category
+t1,STARBUCKS STORE 1234,-4.50,food.coffee
+t2,ACME, INC PAYROLL,"2,000.00",income.salary
+t3,WHOLE FOODS MARKET,-52.10,groceries.supermarkets
+t4,SHELL OIL 5744 -40.00,transport.fuel
+
+t5,BARNES & NOBLE #2231,-12.00,shopping.books
+"""
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("readers")
+    rows = Generator(11).rows(1_500)
+    for row in rows:
+        row.pop("merchant")
+    write_rows(base / "train.csv", rows)
+    train_file(base / "train.csv", base / "model")
+    return base / "model"
+
+
+def _grouped(amount: str) -> str:
+    return f"{Decimal(amount):,}"
+
+
+def _predictions(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_grouped_amounts_train_predict_and_validate_as_the_same_numbers(model_dir: Path, tmp_path: Path) -> None:
+    rows = Generator(12).rows(400)
+    for row in rows:
+        row.pop("merchant")
+    big = [row for row in rows if abs(Decimal(row["amount"])) >= 1000]
+    assert len(big) >= 5, "the generator should give some amounts of four digits"
+    grouped = [{**row, "amount": _grouped(row["amount"])} for row in rows]
+    assert any("," in row["amount"] for row in grouped)
+    write_rows(tmp_path / "grouped.csv", grouped)
+    write_rows(tmp_path / "plain.csv", rows)
+
+    served = validate_batch(list(read_rows(tmp_path / "grouped.csv")), Settings(max_message_transactions=400))
+    assert served.rejected == [] and [t.amount for t in served.accepted] == [Decimal(r["amount"]) for r in rows]
+    trained = read_labeled(tmp_path / "grouped.csv")
+    assert trained.reasons == Counter() and trained.amounts == [float(t.amount) for t in served.accepted]
+    assert trained == read_labeled(tmp_path / "plain.csv")
+    predict_file(model_dir, tmp_path / "grouped.csv", tmp_path / "grouped_out.csv")
+    predict_file(model_dir, tmp_path / "plain.csv", tmp_path / "plain_out.csv")
+    predicted = _predictions(tmp_path / "grouped_out.csv")
+    assert not [p for p in predicted if p["decided_by"] == "rejected"]
+    assert predicted == _predictions(tmp_path / "plain_out.csv")  # the amount is a feature: same numbers read
+    train_file(tmp_path / "grouped.csv", tmp_path / "model")  # and a model trains on the file as it is
+
+
+@pytest.mark.parametrize(("text", "amount"), [("1,234.50", "1234.50"), ("-12,000", "-12000"), (" +1,000,000.5 ",
+                                              "1000000.5"), ("-4.50", "-4.50"), ("1234.5", "1234.5")])
+def test_the_amount_grammar_accepts_plain_and_comma_grouped_decimals(text: str, amount: str) -> None:
+    assert str(parse_amount(text, SETTINGS.max_abs_amount)) == amount
+
+
+@pytest.mark.parametrize("text", ["1,50", "12,34", "1,2345", "1234,567", ",123", "1,,234", "1.234,50", "1,234,5",
+                                  "1,234.", "$1,234.50"])
+def test_an_ambiguous_comma_is_amount_invalid_everywhere(model_dir: Path, tmp_path: Path, text: str) -> None:
+    with pytest.raises(RowError) as raised:
+        parse_amount(text, SETTINGS.max_abs_amount)
+    assert raised.value.reason == "amount:invalid"
+    path = tmp_path / "ambiguous.csv"
+    write_rows(path, [{"id": "a1", "description": "STARBUCKS STORE 1234", "amount": text, "category": "food.coffee"},
+                      {"id": "a2", "description": "WHOLE FOODS MARKET", "amount": "-52.10",
+                       "category": "groceries.supermarkets"}])
+    assert [r.reason for r in validate_batch(list(read_rows(path)), SETTINGS).rejected] == ["amount:invalid"]
+    assert read_labeled(path).reasons == Counter({"amount:invalid": 1})
+    predict_file(model_dir, path, tmp_path / "out.csv")
+    first, second = _predictions(tmp_path / "out.csv")
+    assert (first["id"], first["decided_by"], first["reason"]) == ("a1", "rejected", "amount:invalid")
+    assert second["decided_by"] != "rejected" and second["reason"] == ""
+
+
+def test_extra_and_missing_fields_are_rejected_with_their_line_in_submit(sqlite_settings: Settings,
+                                                                          tmp_path: Path) -> None:
+    path = tmp_path / "shifty.csv"
+    path.write_text(SHIFTY_CSV)
+    rows = list(read_rows(path))
+    assert len(rows) == 5
+    batch = validate_batch(rows, sqlite_settings)
+    assert [(r.row_index, r.reason) for r in batch.rejected] == [(1, "row:extra_fields"), (3, "row:missing_fields")]
+    assert batch.rejected[0].detail == "line 3: 5 fields, the header has 4"
+    assert batch.rejected[1].detail == "line 5: 3 fields, the header has 4"
+    assert [(t.id, t.description, t.amount) for t in batch.accepted] == [
+        ("t1", "STARBUCKS STORE 1234", Decimal("-4.50")), ("t3", "WHOLE FOODS MARKET", Decimal("-52.10")),
+        ("t5", "BARNES & NOBLE #2231", Decimal("-12.00"))]
+    with session_scope(sqlite_settings.effective_database_url) as session:
+        record_batch(session, job_id="shifty", source="s", batch_key="k", accepted=batch.accepted,
+                     positions=batch.positions, rejected=batch.rejected, callback=None, chunk_size=10)
+    with session_scope(sqlite_settings.effective_database_url) as session:
+        stored = session.query(RejectedTransaction).filter_by(job_id="shifty").order_by("row_index").all()
+        assert [(r.row_index, r.reason) for r in stored] == [(1, "row:extra_fields"), (3, "row:missing_fields")]
+        assert json.loads(stored[0].raw)["_unreadable"]["raw"] == ["t2", "ACME", " INC PAYROLL", "2,000.00",
+                                                                   "income.salary"]
+
+
+def test_extra_and_missing_fields_are_skipped_by_reason_in_training(tmp_path: Path) -> None:
+    path = tmp_path / "shifty.csv"
+    path.write_text(SHIFTY_CSV)
+    labeled = read_labeled(path)
+    assert labeled.reasons == Counter({"row:extra_fields": 1, "row:missing_fields": 1}) and labeled.dropped == 2
+    assert labeled.descriptions == ["STARBUCKS STORE 1234", "WHOLE FOODS MARKET", "BARNES & NOBLE #2231"]
+    assert labeled.amounts == [-4.5, -52.1, -12.0]
+    assert labeled.labels == ["food.coffee", "groceries.supermarkets", "shopping.books"]
+    assert skipped_summary(labeled.reasons) == "2 rows skipped: row:extra_fields 1, row:missing_fields 1"
+
+
+def test_extra_and_missing_fields_are_rejected_in_predict_and_neighbours_keep_their_values(
+        model_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "shifty.csv"
+    path.write_text(SHIFTY_CSV)
+    assert predict_file(model_dir, path, tmp_path / "out.csv") == 5
+    predicted = _predictions(tmp_path / "out.csv")
+    assert [p["id"] for p in predicted] == ["t1", "2", "t3", "4", "t5"]  # unreadable rows: their row number
+    assert [(p["decided_by"], p["reason"]) for p in predicted if p["decided_by"] == "rejected"] == [
+        ("rejected", "row:extra_fields"), ("rejected", "row:missing_fields")]
+    assert predicted[1]["explanation"].startswith("line 3:") and predicted[3]["explanation"].startswith("line 5:")
+    clean = tmp_path / "clean.csv"
+    clean.write_text("".join(line + "\n" for i, line in enumerate(SHIFTY_CSV.splitlines()) if i in (0, 1, 3, 6)))
+    predict_file(model_dir, clean, tmp_path / "clean_out.csv")
+    assert [p for p in predicted if p["decided_by"] != "rejected"] == _predictions(tmp_path / "clean_out.csv")
+
+
+@pytest.mark.parametrize(("key", "expected"), [("id", ["x9", "x8", "3"]), ("transaction_id", ["x9", "x8", "3"]),
+                                               (None, ["1", "2", "3"])])
+def test_predict_output_starts_with_an_id(model_dir: Path, tmp_path: Path, key: str | None,
+                                          expected: list[str]) -> None:
+    rows = [{"description": "STARBUCKS STORE 1234", "amount": "-4.50"},
+            {"description": "WHOLE FOODS MARKET", "amount": "-52.10"}, {"description": "SHELL OIL", "amount": "-1"}]
+    if key:
+        rows[0][key], rows[1][key], rows[2][key] = "x9", "x8", ""
+    write_rows(tmp_path / "in.csv", rows)
+    predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv")
+    predicted = _predictions(tmp_path / "out.csv")
+    assert tuple(predicted[0]) == PREDICTION_COLUMNS and PREDICTION_COLUMNS[0] == "id"
+    assert [p["id"] for p in predicted] == expected
+
+
+def test_json_lines_predict_and_train_through_the_same_reader(model_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"transaction_id": 7, "description": "STARBUCKS STORE 1234", "amount": -4.5}\n'
+                    "{not json\n\n"
+                    '["a list"]\n'
+                    '{"description": "WHOLE FOODS MARKET", "amount": "1,052.10", "category": "groceries"}\n')
+    predict_file(model_dir, path, tmp_path / "out.csv")
+    predicted = _predictions(tmp_path / "out.csv")
+    assert [(p["id"], p["reason"]) for p in predicted] == [
+        ("7", ""), ("2", "row:invalid_json"), ("3", "row:not_an_object"), ("4", "")]
+    assert predicted[1]["explanation"].startswith("line 2: not JSON")
+    labeled = read_labeled(path)
+    assert labeled.amounts == [1052.1] and labeled.labels == ["groceries"]
+    assert labeled.reasons == Counter({"category:missing": 1, "row:invalid_json": 1, "row:not_an_object": 1})
