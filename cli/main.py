@@ -123,7 +123,7 @@ def db_downgrade(revision: str, yes: bool) -> None:
 
 @main.command()
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Labeled CSV (description,amount,category[,date,account_id,mcc]); default: generated data.")
+              help="Labeled .csv file (description,amount,category[,date,account_id,mcc]); default: generated data.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="With --data: write the model here instead of registering it.")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -159,7 +159,8 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV or JSON Lines with description and amount (optional: id or transaction_id, account_id).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The predictions, one CSV row per input row, in order.")
+              help="The predictions as CSV, one row per input row, in order: id (transaction_id, id or the row "
+                   "number), category, confidence, confidence_level, decided_by, rule_id, reason, explanation.")
 @click.option("--batch-size", default=20_000, show_default=True, help="Rows decided at a time (memory vs speed).")
 def predict(model_dir: Path, data: Path, out: Path, batch_size: int) -> None:
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
@@ -247,6 +248,8 @@ def submit(file: Path, job_id: str | None, source: str, callback: str | None, fo
 
 def _check_submit_header(file: Path) -> None:
     from pipeline.readers import csv_header
+    from pipeline.schema import OPTIONAL_FIELDS as SUBMIT_OPTIONAL
+    from pipeline.schema import REQUIRED_FIELDS as SUBMIT_REQUIRED
 
     header = csv_header(file)
     if header is None:
@@ -261,10 +264,6 @@ def _check_submit_header(file: Path) -> None:
     ignored = [column for column in header if column not in SUBMIT_REQUIRED + SUBMIT_OPTIONAL]
     if ignored:
         console.print(f"ignored column(s): {', '.join(ignored)}")
-
-
-SUBMIT_REQUIRED = ("id", "description", "amount")
-SUBMIT_OPTIONAL = ("currency", "date", "account_id", "mcc", "counterparty")
 
 
 def _report_outcome(outcome: Any, min_accepted: float, as_json: bool) -> None:
@@ -370,7 +369,7 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
 
 @main.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Labeled CSV (description,amount,category).")
+              help="Labeled CSV or JSON Lines (description, amount, category).")
 @click.option("--split", type=click.Choice(["random", "unseen"]), default="random", show_default=True,
               help="random: rows at random; unseen: whole merchants held out, as new merchants meet the model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -381,14 +380,16 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
 def evaluate(data: Path, split: str, as_json: bool, json_out: Path | None, report_dir: Path | None) -> None:
     """5-fold evaluation of rules + model beside a word-count SVC baseline, on the same folds."""
     from pipeline.evaluate import cross_validate, metrics
-    from pipeline.offline import DataFileError, read_labeled
+    from pipeline.offline import DataFileError, read_labeled, skipped_summary
 
     try:
         labeled = read_labeled(data)
     except DataFileError as err:
         raise Failure(str(err)) from None
+    if labeled.reasons:
+        console.print(skipped_summary(labeled.reasons))
     ours, baseline = cross_validate(labeled, split, progress=console.print)
-    result = {"data": data.name, "split": split, "rows": len(labeled.labels),
+    result = {"data": data.name, "split": split, "rows": len(labeled.labels), "skipped": dict(labeled.reasons),
               "categories": len(set(labeled.labels)), "ours": metrics(ours),
               "baseline": metrics(baseline, calibrated=False)}
     for name in ("ours", "baseline"):
@@ -967,8 +968,9 @@ def review(limit: int, source: str | None, since: dt.datetime | None, as_json: b
 
 def _true_categories(path: Path) -> dict[str, str]:
     from pipeline.readers import read_rows
+    from pipeline.schema import UNREADABLE
 
-    rows = [row for row in read_rows(path) if isinstance(row, dict)]
+    rows = [row for row in read_rows(path) if isinstance(row, dict) and UNREADABLE not in row]
     key = "transaction_id" if rows and "transaction_id" in rows[0] else "id"
     if not rows or key not in rows[0] or "category" not in rows[0]:
         raise Failure(f"{path.name}: needs id (or transaction_id) and category columns")

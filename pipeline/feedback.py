@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.schema import RowError, as_object
+
 REQUIRED = ("source", "transaction_id", "category")
 OPTIONAL = ("reviewer", "note")
 LIMITS = {"source": 64, "transaction_id": 128, "category": 128, "reviewer": 128, "note": 2000}
@@ -59,9 +61,13 @@ def parse_reviews(rows: Iterable[Any]) -> tuple[list[Review], list[ReviewRejecti
     """Split raw rows into well-formed reviews and rejections, keeping input positions."""
     reviews: list[Review] = []
     rejected: list[ReviewRejection] = []
-    for index, row in enumerate(rows):
-        if not isinstance(row, dict):
-            rejected.append(ReviewRejection(index, None, None, "row:malformed", f"not a record: {str(row)[:200]}"))
+    for index, raw in enumerate(rows):
+        try:
+            row = as_object(raw)
+        except RowError as err:
+            reason = "row:malformed" if err.reason == "row:not_an_object" else err.reason
+            rejected.append(ReviewRejection(index, None, None, reason, f"not a record: {str(raw)[:200]}"
+                                            if reason == "row:malformed" else err.detail))
             continue
         problem = _problem(row)
         source, transaction_id = _text(row.get("source")), _text(row.get("transaction_id"))

@@ -35,6 +35,9 @@ _MAX_DECIMALS = 4
 _GROUPED_AMOUNT = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,4})?")  # finite, at most 4 decimals, no exponent
 UNREADABLE = "_unreadable"  # the key of a row a file reader could not read (see ``unreadable_row``)
+# The contract's fields (ARCHITECTURE.md): a row without the first three is rejected; others are ignored.
+REQUIRED_FIELDS = ("id", "description", "amount")
+OPTIONAL_FIELDS = ("currency", "date", "account_id", "mcc", "counterparty")
 READER_REASONS = frozenset({"row:extra_fields", "row:missing_fields", "row:invalid_json", "row:invalid_csv"})
 
 
