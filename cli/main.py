@@ -18,7 +18,8 @@ from rich.table import Table
 
 from pipeline.settings import get_settings, redact_url
 
-console = Console(stderr=True)
+# soft_wrap: a message stays one line in a log or a pipe, however narrow the terminal.
+console = Console(stderr=True, soft_wrap=True)
 
 # Exit codes, also in the README: 0 done; 1 done, but rows were rejected or nothing matched;
 # 2 a usage error or a known failure (a server down, a missing database, an invalid setting, an
