@@ -7,6 +7,7 @@ and the row count (3,000 instead of 100,000, for time).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -111,7 +112,5 @@ def _wait_stopped(folder: Path, timeout: float = 60.0) -> None:
 
 def _kill_leftovers(folder: Path) -> None:
     for pid in _pids(folder):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
