@@ -182,7 +182,7 @@ class Categorizer:
         matrix = self.model.vectorize([texts[i] for i in rows], amounts[rows])
         watch.lap("vectorize")
         categories, confidences = self.model.predict_matrix(matrix)
-        explanations = self.model.explain(matrix, categories)
+        explanations = self.model.explain(matrix, [texts[i] for i in rows], categories)
         for key, category, confidence, why in zip(left, categories, confidences.tolist(), explanations, strict=True):
             decided[key] = Decision(category, round(confidence, 4), confidence_level(confidence), "model",
                                     None, self.model_version, confidence < self.abstain_threshold, why)

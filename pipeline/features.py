@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,6 +35,7 @@ WORD_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf
 LEXICON_PATH = Path(__file__).parent / "data" / "lexicon.yaml"
 _WORD = re.compile(WORD_PARAMS["token_pattern"])
 _MAX_WINDOW_BITS = 63  # n-gram ids are int64
+_KNOWN_WORDS = 20_000  # words whose columns an Attribution keeps (a few hundred bytes each)
 
 
 @lru_cache(maxsize=1)
@@ -54,11 +57,10 @@ def amount_block(amounts: np.ndarray, edges: Sequence[float] = AMOUNT_EDGES) -> 
     return sp.csr_matrix((data, column, np.arange(len(amounts) + 1)), shape=(len(amounts), 2 * (len(edges) + 1)))
 
 
-def amount_names(edges: Sequence[float] = AMOUNT_EDGES) -> list[str]:
-    """Readable names such as ``amount:out<5`` for explanations."""
-    bounds = [f"<{edges[0]:g}"] + [f"{lo:g}-{hi:g}" for lo, hi in pairwise(edges)]
-    bounds.append(f">{edges[-1]:g}")
-    return [f"amount:{d}{b}" for d in ("out", "in") for b in bounds]
+def amount_labels(edges: Sequence[float] = AMOUNT_EDGES) -> list[str]:
+    """Readable names of the amount columns, such as ``amount 5-20 out`` (out: money out, in: money in)."""
+    bounds = [f"0-{edges[0]:g}"] + [f"{lo:g}-{hi:g}" for lo, hi in pairwise(edges)] + [f"{edges[-1]:g}+"]
+    return [f"amount {b} {d}" for d in ("out", "in") for b in bounds]
 
 
 class CharNgrams:
@@ -94,6 +96,10 @@ class CharNgrams:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows (sublinear tf, l2-normalized), equal to the vectorizer's own transform."""
+        return _tfidf_in_place(self.counts(texts), self.idf)
+
+    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """How often each n-gram occurs in each text, unweighted."""
         # "\0 w1 w2 " per line. char_wb terms hold spaces only at their ends, so a window across
         # two words never finds a column; the sentinel (code 0) keeps windows inside their line.
         pieces = ["\0 " + " ".join(text.lower().split()) + " " for text in texts]
@@ -109,7 +115,7 @@ class CharNgrams:
             hit = self.sorted_ids[found] == window[starts]
             rows.append(row_of_char[starts[hit]])
             columns.append(self.sorted_columns[found[hit]])
-        return _tfidf_rows(np.concatenate(rows), np.concatenate(columns), self.idf, len(texts))
+        return _count_rows(np.concatenate(rows), np.concatenate(columns), len(texts), len(self.idf))
 
     def _codes(self, text: str) -> np.ndarray:
         points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
@@ -147,15 +153,21 @@ class WordNgrams:
             groups = {g for token in tokens for g in word_groups.get(token, ())}
             lex_rows.extend([row] * len(groups))
             lex_columns.extend(groups)
-        words = _tfidf_rows(np.array(rows, dtype=np.int32), np.array(columns, dtype=np.int32), self.idf, len(texts))
+        counts = _count_rows(np.array(rows, dtype=np.int32), np.array(columns, dtype=np.int32), len(texts),
+                             len(self.idf))
+        words = _tfidf_in_place(counts, self.idf)
         lexicon = sp.csr_matrix((np.ones(len(lex_rows), dtype=np.float32), (lex_rows, lex_columns)),
                                 shape=(len(texts), len(self.groups)))
         return words, lexicon
 
 
-def _tfidf_rows(rows: np.ndarray, columns: np.ndarray, idf: np.ndarray, n_rows: int) -> sp.csr_matrix:
-    counts = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(n_rows, len(idf)))
+def _count_rows(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:
+    counts = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(n_rows, n_columns))
     counts.sum_duplicates()
+    return counts
+
+
+def _tfidf_in_place(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     counts.data = (np.log(counts.data) + 1.0) * idf[counts.indices]
     norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
@@ -189,9 +201,165 @@ class FeatureSet:
     @property
     def n_features(self) -> int:
         """Columns of the matrix ``transform`` returns."""
-        return len(self.char.names) + len(self.word.names) + 2 * (len(self.edges) + 1) + len(self.word.groups)
+        return self.text_columns + 2 * (len(self.edges) + 1) + len(self.word.groups)
 
-    def names(self) -> list[str]:
-        """Short names per column, for explanations: ``c:'bu'``, ``w:uber eats``, ``amount:out<5``, ``lex:fuel``."""
-        return ([f"c:'{n}'" for n in self.char.names] + [f"w:{n}" for n in self.word.names]
-                + amount_names(self.edges) + [f"lex:{g}" for g in self.word.groups])
+    @property
+    def text_columns(self) -> int:
+        """Columns cut from the text (char, then word n-grams); the amount and word-group columns follow."""
+        return len(self.char.names) + len(self.word.names)
+
+    def labels(self) -> list[str]:
+        """Readable names of the columns after the text ones: ``amount 5-20 out``, ``word group "fuel"``."""
+        groups = [f'word group "{g.replace("_", " ")}"' for g in self.word.groups]
+        return amount_labels(self.edges) + groups
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Values of a matrix's entries, the text ones summed per word of the line they were cut from.
+
+    Item ``i`` belongs to row ``rows[i]``; ``positions[i]`` is its word's place in that row's text (-1
+    for an amount or word-group column) and ``labels[names[i]]`` its readable name.
+    """
+
+    rows: np.ndarray
+    values: np.ndarray
+    positions: np.ndarray
+    names: np.ndarray
+    labels: list[str]
+
+
+class Attribution:
+    """Maps the text columns of a feature matrix back to the words of the lines they were cut from.
+
+    A char n-gram belongs to the whitespace word it came from (char_wb never crosses words), a word
+    unigram to the word holding its token, a bigram to the words of its two tokens; a column that
+    several words of a line hold is shared by count. Numbers (the normalizer's "0" placeholders) are
+    not named: a bigram such as ``vacasa 0`` goes wholly to ``vacasa``, and a number's own share is dropped.
+    """
+
+    def __init__(self, features: FeatureSet) -> None:
+        self.char = features.char
+        self.vocabulary = features.word.vocabulary
+        self.word_start = len(features.char.names)
+        self.text_columns = features.text_columns
+        self.labels = features.labels()
+        self.to_unigrams = _unigram_map(features)
+        self._known: dict[str, _Word] = {}
+
+    def fold(self, matrix: sp.csr_matrix, values: np.ndarray, texts: Sequence[str]) -> Folded:
+        """Sum ``values`` (one per entry of ``matrix``, indices sorted) per word of ``texts``, its rows' lines."""
+        lines = [text.lower().split() for text in texts]  # the words char_wb cuts n-grams from
+        every = list(chain.from_iterable(lines))
+        distinct = list(dict.fromkeys(every))
+        index = {word: i for i, word in enumerate(distinct)}
+        word_of = np.fromiter(map(index.__getitem__, every), dtype=np.intp, count=len(every))
+        lengths = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
+        row_of = np.repeat(np.arange(len(lines), dtype=np.int64), lengths)
+        held, names = self._held(distinct)
+
+        entry_rows = _entries(matrix)[0]
+        keys = entry_rows.astype(np.int64) * matrix.shape[1] + matrix.indices
+        text = self._onto_unigrams(matrix, values, keys)
+        occurrence, columns, counts = _entries(held[word_of])
+        entry, found = _lookup(keys, row_of[occurrence] * matrix.shape[1] + columns)
+        counts = counts[found]
+        holders = np.bincount(entry, weights=counts, minlength=len(values))  # a column two words of a line hold
+        folded = np.bincount(occurrence[found], weights=text[entry] * counts / holders[entry], minlength=len(word_of))
+
+        named = np.flatnonzero(np.array([bool(name) for name in names], dtype=bool)[word_of])
+        other = np.flatnonzero(matrix.indices >= self.text_columns)
+        position = np.arange(len(word_of)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return Folded(
+            rows=np.concatenate([row_of[named], entry_rows[other]]),
+            values=np.concatenate([folded[named], values[other]]),
+            positions=np.concatenate([position[named], np.full(len(other), -1)]),
+            names=np.concatenate([word_of[named], len(names) + matrix.indices[other] - self.text_columns]),
+            labels=names + self.labels,
+        )
+
+    def _onto_unigrams(self, matrix: sp.csr_matrix, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """``values`` with each word bigram's moved onto the unigram entries of its tokens, on the same row."""
+        moved = (sp.csr_matrix((values, matrix.indices, matrix.indptr), shape=matrix.shape) @ self.to_unigrams).tocoo()
+        bigrams_and_unigrams = (matrix.indices >= self.word_start) & (matrix.indices < self.text_columns)
+        text = np.where(bigrams_and_unigrams, 0.0, values)
+        at, found = _lookup(keys, moved.row.astype(np.int64) * matrix.shape[1] + moved.col)
+        text[at] += moved.data[found]  # one entry per (row, unigram): a product sums its duplicates
+        return text
+
+    def _held(self, words: list[str]) -> tuple[sp.csr_matrix, list[str]]:
+        """How often each word produces each text column, and each word's name ("" for a number).
+
+        Kept per word, since lines repeat the same words; forgotten all at once past ``_KNOWN_WORDS``.
+        """
+        cache = self._known  # one dict throughout: another thread may start a fresh one meanwhile
+        known = {word: cache[word] for word in words if word in cache}
+        missing = [word for word in words if word not in known]
+        if missing:
+            learned = dict(zip(missing, self._facts(missing), strict=True))
+            if len(self._known) + len(learned) > _KNOWN_WORDS:
+                self._known = {}
+            self._known.update(learned)
+            known.update(learned)
+        facts = [known[word] for word in words]
+        lengths = np.fromiter((len(f.columns) for f in facts), dtype=np.int64, count=len(facts))
+        held = sp.csr_matrix((np.concatenate([f.counts for f in facts]), np.concatenate([f.columns for f in facts]),
+                              np.concatenate(([0], np.cumsum(lengths)))), shape=(len(words), self.text_columns))
+        return held, [f.name for f in facts]
+
+    def _facts(self, words: list[str]) -> list[_Word]:
+        """Columns, counts and name of words not seen before, all computed in one batch."""
+        tokens = [_WORD.findall(word) for word in words]
+        rows = [row for row, found in enumerate(tokens) for t in found if t in self.vocabulary]
+        columns = [self.vocabulary[t] for found in tokens for t in found if t in self.vocabulary]
+        unigrams = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
+                                 shape=(len(words), len(self.vocabulary)))
+        held = sp.hstack([self.char.counts(words), unigrams], format="csr", dtype=np.float32)
+        names = [word.strip(string.punctuation) if any(not t.isdigit() for t in found) else ""
+                 for word, found in zip(words, tokens, strict=True)]
+        return [_Word(held.indices[start:end], held.data[start:end], name)
+                for (start, end), name in zip(pairwise(held.indptr.tolist()), names, strict=True)]
+
+
+class _Word(NamedTuple):
+    """The text columns a word produces (char n-grams, then its tokens' unigrams), how often, and its name.
+
+    The arrays are views into the matrix of the batch that first saw the word.
+    """
+
+    columns: np.ndarray
+    counts: np.ndarray
+    name: str  # as shown; "" for a number (the normalizer's "0")
+
+
+def _unigram_map(features: FeatureSet) -> sp.csr_matrix:
+    """Word n-gram columns onto unigram columns: a unigram stays, a bigram goes half to each of its
+    tokens (all to one when the other is a number); other columns go nowhere.
+
+    With min_df >= 2 both tokens of a bigram are unigram columns too; one that is not gets no share.
+    """
+    start, vocabulary = len(features.char.names), features.word.vocabulary
+    rows: list[int] = []
+    columns: list[int] = []
+    shares: list[float] = []
+    for column, name in enumerate(features.word.names):
+        tokens = [t for t in name.split(" ") if t in vocabulary]
+        named = [t for t in tokens if not t.isdigit()] or tokens
+        rows.extend([start + column] * len(named))
+        columns.extend(start + vocabulary[t] for t in named)
+        shares.extend([1.0 / len(named)] * len(named))
+    return sp.csr_matrix((shares, (rows, columns)), shape=(features.n_features, features.n_features))
+
+
+def _entries(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column and value of every stored entry."""
+    return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)), matrix.indices, matrix.data
+
+
+def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the keys found in ``sorted_keys`` sit there, and which keys those are."""
+    if len(sorted_keys) == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(len(keys), dtype=bool)
+    at = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
+    found = sorted_keys[at] == keys
+    return at[found], found

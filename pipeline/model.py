@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from scipy.special import log_softmax, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
-from pipeline.features import AMOUNT_EDGES, FeatureSet, amount_bucket
+from pipeline.features import AMOUNT_EDGES, Attribution, FeatureSet, Folded, amount_bucket
+from pipeline.normalize import US_CITIES, US_STATES
 
 ARTIFACT_NAME = "model.joblib"
 PROCESS_FIT_LIMIT = 40_000  # distinct training inputs; see train_model
@@ -30,6 +32,9 @@ ARTIFACT_FORMAT = 2  # bump when the pickled classes change shape; older artifac
 
 # Named confidence levels: the lowest calibrated probability each level admits.
 LEVELS: tuple[tuple[str, float], ...] = (("very_high", 0.95), ("high", 0.85), ("medium", 0.6))
+SHOWN_FLOOR = 0.05  # an explanation leaves out what would print as +0.0
+JOIN_SHARE = 1 / 3  # neighbouring words read as one phrase when the weaker has this share of the stronger
+_CITIES = frozenset(US_CITIES)
 
 
 class ArtifactError(RuntimeError):
@@ -54,8 +59,8 @@ class CategoryModel:
     summary: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)  # on merchants held out of a first fit
     version: str = "unsaved"
-    # For explanations, built once: feature names and each category's column in the coefficients.
-    _names: list[str] | None = field(default=None, init=False, repr=False)
+    # For explanations, built once: columns back to words, and each category's row of coefficients.
+    _attribution: Attribution | None = field(default=None, init=False, repr=False)
     _classes: dict[str, int] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -89,47 +94,78 @@ class CategoryModel:
         """Best category per input and its calibrated probability."""
         return self.predict_matrix(self.vectorize(texts, amounts))
 
-    def explain(self, matrix: sp.csr_matrix, categories: Sequence[str], top: int = 3) -> list[str]:
-        """Per row, the features that pushed hardest toward its category, e.g. ``w:starbucks +2.10``."""
+    def explain(self, matrix: sp.csr_matrix, texts: Sequence[str], categories: Sequence[str],
+                top: int = 3) -> list[str]:
+        """Per row, what pushed hardest toward its category: ``merchant "blue bottle" (+2.1), amount 5-20 out (+0.9)``.
+
+        ``texts`` are the feature texts the rows were made from: n-grams are summed into their words.
+        """
+        if len(texts) != matrix.shape[0]:
+            raise ValueError(f"{len(texts)} texts for {matrix.shape[0]} rows")
         if matrix.shape[0] == 0:
             return []
+        if not matrix.has_sorted_indices:
+            matrix = matrix.sorted_indices()
         class_of = self._class_index()
         class_index = np.fromiter((class_of[c] for c in categories), dtype=np.intp, count=len(categories))
         row_of_entry = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
         contributions = matrix.data * np.asarray(self.classifier.coef_)[class_index[row_of_entry], matrix.indices]
-        entries = _top_entries(contributions, matrix.indptr, row_of_entry, top)
-        names = self._feature_names()
-        texts = [f"{names[column]} {value:+.2f}" for column, value in
-                 zip(matrix.indices[entries].tolist(), contributions[entries].tolist(), strict=True)]
-        bounds = np.searchsorted(row_of_entry[entries], np.arange(matrix.shape[0] + 1)).tolist()
-        return ["; ".join(texts[bounds[row]:bounds[row + 1]]) for row in range(matrix.shape[0])]
+        return _describe(self._attributions().fold(matrix, contributions, texts), matrix.shape[0], top)
 
     def _class_index(self) -> dict[str, int]:
         if self._classes is None:
             self._classes = {str(c): i for i, c in enumerate(self.classes)}
         return self._classes
 
-    def _feature_names(self) -> list[str]:
-        if self._names is None:
-            self._names = self.features.names()
-        return self._names
+    def _attributions(self) -> Attribution:
+        if self._attribution is None:
+            self._attribution = Attribution(self.features)
+        return self._attribution
 
 
-def _top_entries(values: np.ndarray, indptr: np.ndarray, row_of_entry: np.ndarray, top: int) -> np.ndarray:
-    """Entries of the ``top`` largest positive values per CSR row, largest first within a row."""
-    left = np.where(values > 0, values, -np.inf)
-    starts = indptr[:-1][np.diff(indptr) > 0]
-    chosen: list[np.ndarray] = []
-    for _ in range(top):  # one vectorized pass per rank: the row maxima, then the first entry holding each
-        row_max = np.full(len(indptr) - 1, -np.inf)
-        row_max[row_of_entry[starts]] = np.maximum.reduceat(left, starts) if len(starts) else []
-        candidates = np.flatnonzero((left == row_max[row_of_entry]) & (left > -np.inf))
-        _, first = np.unique(row_of_entry[candidates], return_index=True)
-        picked = candidates[first]
-        left[picked] = -np.inf
-        chosen.append(picked)
-    order = np.concatenate(chosen) if chosen else np.zeros(0, dtype=int)
-    return order[np.argsort(row_of_entry[order], kind="stable")]
+def _describe(folded: Folded, n_rows: int, top: int) -> list[str]:
+    """One line per row: its ``top`` strongest positive items, strongest first."""
+    shown = folded.values >= SHOWN_FLOOR
+    words, others = np.flatnonzero(shown & (folded.positions >= 0)), np.flatnonzero(shown & (folded.positions < 0))
+    first, last, phrase_values = _phrases(folded, words)
+    rows = np.concatenate([folded.rows[first], folded.rows[others]])
+    values = np.concatenate([phrase_values, folded.values[others]])
+    order = np.lexsort((-values, rows))
+    rank = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
+    order = order[rank < top]
+    starts = np.concatenate([first, others])[order].tolist()
+    ends = np.concatenate([last, others])[order].tolist()
+    names = folded.names.tolist()
+    labels = [_phrase_label(names[start:end + 1], folded.labels) if phrase else folded.labels[names[start]]
+              for start, end, phrase in zip(starts, ends, (order < len(first)).tolist(), strict=True)]
+    texts = [f"{label} ({value:+.1f})" for label, value in zip(labels, values[order].tolist(), strict=True)]
+    bounds = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
+    return [", ".join(texts[start:end]) for start, end in pairwise(bounds)]
+
+
+def _phrases(folded: Folded, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of neighbouring words, the weaker of each pair with at least ``JOIN_SHARE`` of the stronger.
+
+    ``words`` index word items in text order; returns each run's first and last item and its value.
+    A weak neighbour ("store" beside "starbucks") stays apart, and so is rarely shown.
+    """
+    if len(words) == 0:
+        return words, words, np.zeros(0)
+    value, row, position = folded.values[words], folded.rows[words], folded.positions[words]
+    joins = ((row[1:] == row[:-1]) & (position[1:] == position[:-1] + 1)
+             & (np.minimum(value[1:], value[:-1]) >= JOIN_SHARE * np.maximum(value[1:], value[:-1])))
+    starts = np.flatnonzero(np.concatenate(([True], ~joins)))
+    ends = np.append(starts[1:], len(words)) - 1
+    return words[starts], words[ends], np.add.reduceat(value, starts)
+
+
+def _phrase_label(names: list[int], labels: list[str]) -> str:
+    """``merchant "blue bottle"``, or ``place "oakland ca"`` for a city and/or state codes."""
+    words = [labels[name] for name in names]
+    place = words
+    while place and place[-1] in US_STATES:
+        place = place[:-1]
+    return f'{"place" if not place or " ".join(place) in _CITIES else "merchant"} "{" ".join(words)}"'
 
 
 def train_model(

@@ -48,15 +48,18 @@ def test_lexicon_groups_fire_on_whole_tokens():
     features = FeatureSet.fit(["shell oil 0", "blue bottle coffee", "shell oil 0", "blue bottle coffee"],
                               lexicon={"fuel": ("shell", "gas"), "coffee": ("coffee",)})
     matrix = features.transform(["shell gas", "coffeehouse", "my coffee"], np.array([-5.0, -5.0, -5.0]))
-    names = features.names()
-    fired = [{names[j] for j in matrix[i].indices if names[j].startswith("lex:")} for i in range(3)]
-    assert fired == [{"lex:fuel"}, set(), {"lex:coffee"}]
-    assert matrix.shape[1] == features.n_features
+    labels = features.labels()
+    fired = [{labels[j - features.text_columns] for j in matrix[i].indices if j >= features.text_columns}
+             for i in range(3)]
+    groups = [{label for label in row if label.startswith("word group")} for row in fired]
+    assert groups == [{'word group "fuel"'}, set(), {'word group "coffee"'}]
+    assert matrix.shape[1] == features.n_features == features.text_columns + len(labels)
 
 
 def test_amount_block_names_direction_and_bucket():
     features = FeatureSet.fit(["a shop", "a shop"], lexicon={})
     matrix = features.transform(["a shop", "a shop"], np.array([-3.0, 250.0]))
-    names = features.names()
-    amount = [[names[j] for j in matrix[i].indices if names[j].startswith("amount:")] for i in range(2)]
-    assert amount == [["amount:out<5"], ["amount:in200-1000"]]
+    labels = features.labels()
+    amount = [[labels[j - features.text_columns] for j in matrix[i].indices if j >= features.text_columns]
+              for i in range(2)]
+    assert amount == [["amount 0-5 out"], ["amount 200-1000 in"]]
