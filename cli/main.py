@@ -449,6 +449,7 @@ def bench(scenario: str, count: int | None, workers: int | None, baseline: bool,
     latency = result["latency_ms"]
     console.print(f"{scenario}: {result['throughput_tps']:,.0f} tx/s, P50/P95/P99 {latency['p50']:,.0f}/"
                   f"{latency['p95']:,.0f}/{latency['p99']:,.0f} ms, cache hits {result.get('cache_hit_rate', 0):.1%}, "
+                  f"{result['cpu_us_per_tx']['total']:,.0f} us CPU per transaction, "
                   f"peak RSS {result['peak_rss_mb']:,.0f} MB"
                   + (f", {result['ratio_vs_baseline']}x the naive baseline" if baseline else ""))
 

@@ -273,6 +273,10 @@ def _markdown(result: dict[str, Any], command: str, charts: list[str]) -> str:
              "| latency P50 / P95 / P99 | {p50:,.0f} / {p95:,.0f} / {p99:,.0f} ms |".format(**result["latency_ms"]),
              f"| cache hit rate | {result.get('cache_hit_rate', 0):.1%} |",
              f"| peak RSS per worker process | {result['peak_rss_mb']:,.0f} MB |"]
+    if "cpu_us_per_tx" in result:  # runs before the CPU accounting have none
+        cpu = result["cpu_us_per_tx"]
+        lines.append(f"| CPU per transaction | {cpu['total']:,.0f} us (workers {cpu['workers']:,.0f}, Postgres "
+                     f"{cpu['postgres']:,.0f}, Redis {cpu['redis']:,.0f}, producer {cpu['producer']:,.0f}) |")
     if "baseline_throughput_tps" in result:
         lines += [f"| naive baseline throughput | {result['baseline_throughput_tps']:,.1f} transactions/s |",
                   f"| ours / baseline | {result['ratio_vs_baseline']}x |"]

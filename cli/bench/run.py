@@ -19,6 +19,7 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 
 from cli.bench import measure
+from cli.bench.cpu import CpuMeter, Snapshot
 from cli.bench.producer import Plan, rows_for, start, transaction_id
 from cli.bench.stack import BenchError, WorkerPool
 from pipeline.settings import Settings, get_settings
@@ -58,6 +59,7 @@ class Bench:
         from workers.app import create_app
 
         self.app = create_app(settings)
+        self.cpu = CpuMeter(lambda: None)  # given the worker pool's pid once it runs
 
     @property
     def n(self) -> int:
@@ -66,26 +68,29 @@ class Bench:
 
     def job(self, plan: Plan) -> dict[str, Any]:
         """Send a plan from a producer process and wait for every label; the run's flow figures."""
-        return self.finish(plan, self.send(plan))
+        return self.finish(plan, *self.send(plan))
 
-    def send(self, plan: Plan) -> Any:
-        """Start a producer sending ``plan``; returns its process, for ``finish``."""
+    def send(self, plan: Plan) -> tuple[Any, Snapshot]:
+        """Start a producer sending ``plan``; returns its process and the CPU counters before, for ``finish``."""
         process, go = start(plan, self.dir, self._sent_path(plan))
+        cpu_before = self.cpu.snapshot()
         go.set()
-        return process
+        return process, cpu_before
 
-    def finish(self, plan: Plan, producer: Any) -> dict[str, Any]:
-        """Wait for every label of a plan being sent; the run's flow figures."""
+    def finish(self, plan: Plan, producer: Any, cpu_before: Snapshot) -> dict[str, Any]:
+        """Wait for every label of a plan being sent; the run's flow and CPU figures."""
         self.wait_for_labels(plan.source, plan.n)
         producer.join(timeout=60)
+        # Before reading the labels back: that read is the harness's work, not the pipeline's.
+        cpu = CpuMeter.per_transaction(cpu_before, self.cpu.snapshot(), plan.n)
         sent = json.loads(self._sent_path(plan).read_text())
         numbers, committed = measure.label_times(self.engine, plan.source)
-        result = measure.flow(numbers, committed, sent["published"], sent["message_size"])
+        result = measure.flow(numbers, committed, sent["published"], sent["message_size"]) | {"cpu_us_per_tx": cpu}
         if plan.kind == "batch":
             result["stages"] = measure.stage_breakdown(self.engine, [plan.job_id])
             result["cache_hit_rate"] = result["stages"]["cache_hit_rate"]
         self.progress(f"{plan.source}: {plan.n:,} transactions, {result['throughput_tps']:,.0f} tx/s, "
-                      f"P95 {result['latency_ms']['p95']:,.0f} ms")
+                      f"P95 {result['latency_ms']['p95']:,.0f} ms, {cpu['total']:,.0f} us CPU per transaction")
         return result
 
     def _sent_path(self, plan: Plan) -> Path:
@@ -168,6 +173,7 @@ def run_bench(options: Options, progress: Callable[[str], None]) -> dict[str, An
                     "python": platform.python_version(), "platform": platform.platform()},
     }
     with WorkerPool(options.workers, bench.run, bench.dir / f"{bench.run}-worker.log") as pool:
+        bench.cpu = CpuMeter(lambda: pool.pid)
         pool.wait_ready(bench.app, bench.redis)
         result["limits"] = bench.limits(300 if options.quick else 2_000)
         result.update(SCENARIO_RUNNERS[options.scenario](bench))
@@ -219,6 +225,8 @@ def _stream(bench: Bench) -> dict[str, Any]:
             "cache_hit_rate": round(hits / lookups, 4) if lookups else 0.0,
             "cache_key_study": _cache_key_study(bench, per_day * STREAM_DAYS),
             "labels_per_second": [x for d in days for x in d["labels_per_second"]],
+            "cpu_us_per_tx": {role: round(float(np.mean([d["cpu_us_per_tx"][role] for d in days])), 1)
+                              for role in days[0]["cpu_us_per_tx"]},
             "latency_sample_ms": latency.tolist()[:: max(1, len(latency) // 2000)],
             "stages": days[-1]["stages"]}
 
@@ -230,13 +238,13 @@ def _latency(bench: Bench) -> dict[str, Any]:
     rate = peak / 2
     load_n = int(rate * (20 if bench.options.quick else 90))
     plan = bench.batch_plan("load", load_n, rate=rate)
-    producer = bench.send(plan)
+    producer, cpu_before = bench.send(plan)
     time.sleep(2.0)  # let the load reach its pace
     loaded = bench.probe_latency("loaded", probes)
-    load = bench.finish(plan, producer)
+    load = bench.finish(plan, producer, cpu_before)
     return {"latency_idle": idle, "latency_loaded": loaded | {"load_tps": round(rate, 1), "peak_tps": peak},
             "load": load,
-            "latency_ms": idle["latency_ms"], "throughput_tps": peak}
+            "latency_ms": idle["latency_ms"], "throughput_tps": peak, "cpu_us_per_tx": load["cpu_us_per_tx"]}
 
 
 def _soak(bench: Bench) -> dict[str, Any]:
@@ -264,7 +272,7 @@ def rss_growth_pct(timeline: list[tuple[float, float]], started_at: float) -> fl
 
 def _headline(run: dict[str, Any]) -> dict[str, Any]:
     return {"throughput_tps": run["throughput_tps"], "latency_ms": run["latency_ms"],
-            "cache_hit_rate": run.get("cache_hit_rate", 0.0)}
+            "cache_hit_rate": run.get("cache_hit_rate", 0.0), "cpu_us_per_tx": run["cpu_us_per_tx"]}
 
 
 def _baseline(bench: Bench, result: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,11 @@ class WorkerPool:
             os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
 
+    @property
+    def pid(self) -> int | None:
+        """The Celery parent's pid (its pool children are its descendants)."""
+        return None if self._process is None else self._process.pid
+
     def wait_ready(self, app: Celery, client: redis.Redis, timeout: float = 90.0) -> None:
         """Until every pool process has started and one empty task went through."""
         counter = NOOP_COUNTER.format(run=self.namespace + "-ready")
