@@ -39,9 +39,10 @@ def move(session: Session, rollout: Rollout, *, from_phase: int, to_phase: int, 
 
 
 def failed_chunks(session: Session, since: dt.datetime) -> dict[str, int]:
-    """Chunk task runs that failed for good since a time, per variant."""
-    query = (select(FailedTask.variant, func.count()).where(FailedTask.task_name == CHUNK_TASK,
-                                                             FailedTask.failed_at >= since)
+    """Chunk runs that failed for good since a time, per variant: chunk tasks, and submit_batch runs that
+    failed while categorizing their single chunk (they carry the chunk's variant)."""
+    chunk_run = or_(FailedTask.task_name == CHUNK_TASK, FailedTask.variant.is_not(None))
+    query = (select(FailedTask.variant, func.count()).where(chunk_run, FailedTask.failed_at >= since)
              .group_by(FailedTask.variant))
     return {str(variant or "A"): int(n) for variant, n in session.execute(query)}
 

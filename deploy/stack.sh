@@ -19,8 +19,10 @@ SERVICES=(worker-ingest worker-categorize worker-training beat flower api)
 
 command_of() {
   case "$1" in
-    worker-ingest)     echo "$BIN/celery -A workers.app worker -Q ingest -c 1 -n ingest@%h --loglevel INFO" ;;
-    worker-categorize) echo "$BIN/celery -A workers.app worker -Q categorize -c $CORES -n categorize@%h --loglevel INFO" ;;
+    # A message of up to one chunk (the default: 1,000 rows) is categorized by the ingest worker that
+    # receives it, so that worker gets the cores; categorize only takes larger messages' chunks.
+    worker-ingest)     echo "$BIN/celery -A workers.app worker -Q ingest -c $CORES -n ingest@%h --loglevel INFO" ;;
+    worker-categorize) echo "$BIN/celery -A workers.app worker -Q categorize -c 1 -n categorize@%h --loglevel INFO" ;;
     worker-training)   echo "$BIN/celery -A workers.app worker -Q training -c 1 -n training@%h --loglevel INFO" ;;
     beat)              echo "$BIN/celery -A workers.app beat --schedule $STACK_DIR/beat-schedule --loglevel INFO" ;;
     flower)            echo "$BIN/manna flower --address ${MANNA_FLOWER_ADDRESS:-127.0.0.1} --port ${MANNA_FLOWER_PORT:-5555}" ;;

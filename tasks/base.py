@@ -104,14 +104,15 @@ def _record_final_failure(
 def _variant_of(task: Task, task_id: str, kwargs: dict[str, Any]) -> str | None:
     """The A/B variant of a failed chunk, so that its error counts against the model that served it.
 
-    A run records its variant on the request; a run killed by the hard time limit is reported in the
-    parent, where the variant is worked out again from the task id and the current split.
+    A run records its variant on the request (a chunk task, or a submit_batch that categorized its
+    chunk itself); a chunk task killed by the hard time limit is reported in the parent, where the
+    variant is worked out again from the task id and the current split.
     """
-    if task.name != CHUNK_TASK:
-        return None
     recorded = getattr(getattr(task, "request", None), "manna_variant", None)
     if recorded:
         return str(recorded)
+    if task.name != CHUNK_TASK:
+        return None
     try:
         forced = parse_forced_variant(kwargs.get("force_variant"))
         return assign_variant(task_id, runtime().experiment(), forced)

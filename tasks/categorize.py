@@ -1,4 +1,8 @@
-"""``manna.categorize_chunk``: pick the variant, categorize, write labels and timings in one commit."""
+"""``manna.categorize_chunk``: pick the variant, categorize, write labels and timings in one commit.
+
+``categorize_and_commit`` is also how ``manna.submit_batch`` handles a message that makes a single
+chunk, in the same task (one hop instead of two).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from celery import shared_task
 
 from db.jobs import commit_chunk, label_row
+from db.queries import CHUNK_TASK
 from pipeline.categorize import ChunkReport
 from pipeline.schema import Transaction
 from pipeline.variant import assign_variant, parse_forced_variant, version_for
@@ -16,34 +21,47 @@ from services.runtime import runtime
 from tasks.base import MannaTask
 
 
-@shared_task(bind=True, base=MannaTask, name="manna.categorize_chunk")
+@shared_task(bind=True, base=MannaTask, name=CHUNK_TASK)
 def categorize_chunk(self: MannaTask, job_id: str, source: str, transactions: list[dict[str, Any]],
                      force_variant: str | None = None) -> dict[str, Any]:
     """One chunk, start to finish; safe to run twice (labels and counts are idempotent)."""
-    started = time.perf_counter()
-    rt = runtime()
-    experiment = rt.experiment()
-    variant = assign_variant(self.request.id, experiment, parse_forced_variant(force_variant))
-    self.request.manna_variant = variant  # a failure of this run counts against its variant
-    categorizer = rt.categorizer(version_for(variant, experiment))
-    errors_before = rt.cache.errors
-    report = categorizer.categorize([Transaction.from_message(row) for row in transactions], rt.memory.lookup(source))
-    labels = [label_row(source, row["id"], d, variant=variant, job_id=job_id, task_id=self.request.id,
-                        merchant_key=key)
-              for row, d, key in zip(transactions, report.decisions, report.merchant_keys, strict=True)]
-    metrics = _metrics(self, job_id, variant, categorizer.model_version, report, rt.cache.errors - errors_before)
-    metrics["total_ms"] = (time.perf_counter() - started) * 1000.0
-    with self.session() as session:
-        written, progress = commit_chunk(session, task_id=self.request.id, job_id=job_id, labels=labels,
-                                         metrics=metrics)
-    self.send_callback(progress, {"job_id": job_id, "source": source, "status": progress.status})
+    rows = [Transaction.from_message(row) for row in transactions]
+    written, variant = categorize_and_commit(self, self.request.id, job_id, source, rows,
+                                             parse_forced_variant(force_variant))
     return {"job_id": job_id, "labeled": written, "variant": variant}
 
 
-def _metrics(task: MannaTask, job_id: str, variant: str, model_version: str | None, report: ChunkReport,
-             cache_errors: int) -> dict[str, Any]:
+def categorize_and_commit(task: MannaTask, chunk_id: str, job_id: str, source: str,
+                          transactions: list[Transaction], forced: str | None) -> tuple[int, str]:
+    """Categorize one chunk and commit its labels, its count and its metrics row under ``chunk_id``.
+
+    The chunk's id, not the running task's, keys the variant and the bookkeeping: the same rows get
+    the same variant and count once however they arrive (a chunk task, or inline in submit_batch).
+    """
+    started = time.perf_counter()
+    rt = runtime()
+    experiment = rt.experiment()
+    variant = assign_variant(chunk_id, experiment, forced)
+    task.request.manna_variant = variant  # a failure of this run counts against its variant
+    categorizer = rt.categorizer(version_for(variant, experiment))
+    errors_before = rt.cache.errors
+    report = categorizer.categorize(transactions, rt.memory.lookup(source))
+    labels = [label_row(source, t.id, d, variant=variant, job_id=job_id, task_id=chunk_id, merchant_key=key)
+              for t, d, key in zip(transactions, report.decisions, report.merchant_keys, strict=True)]
+    metrics = _metrics(task, chunk_id, job_id, variant, categorizer.model_version, report,
+                       rt.cache.errors - errors_before)
+    metrics["total_ms"] = (time.perf_counter() - started) * 1000.0
+    with task.session() as session:
+        written, progress = commit_chunk(session, task_id=chunk_id, job_id=job_id, labels=labels, metrics=metrics)
+    task.send_callback(progress, {"job_id": job_id, "source": source, "status": progress.status})
+    return written, variant
+
+
+def _metrics(task: MannaTask, chunk_id: str, job_id: str, variant: str, model_version: str | None,
+             report: ChunkReport, cache_errors: int) -> dict[str, Any]:
     return {
-        "task_id": task.request.id, "task_name": task.name, "job_id": job_id, "variant": variant,
+        # A chunk's row whichever task ran it: every figure over chunks reads these rows.
+        "task_id": chunk_id, "task_name": CHUNK_TASK, "job_id": job_id, "variant": variant,
         "model_version": model_version, "rows": len(report.decisions), "unique_rows": report.unique,
         "memory_hits": report.memory_hits, "cache_hits": report.cache_hits, "rule_hits": report.rule_hits,
         "model_hits": report.model_hits,

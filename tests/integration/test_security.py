@@ -96,8 +96,8 @@ def test_urls_with_credentials_work_and_no_secret_reaches_the_worker_log(stack_s
         broker.stop()
     log = (tmp_path / "worker.log").read_text(errors="replace")
     assert "manna worker ready" in log and secret not in log
-    published = [c for c in seen if "manna.categorize_chunk" in c]
-    assert published, "the monitor should have seen the chunk message"
+    published = [c for c in seen if "manna.submit_batch" in c]
+    assert published, "the monitor should have seen the job's message"
     assert not [c for c in seen if secret in c], "a secret travelled in a message or command"
 
 
