@@ -13,7 +13,7 @@ from pipeline.schema import RowError, validate_batch
 from pipeline.variant import parse_forced_variant
 from services.runtime import runtime
 from tasks.base import InvalidPayload, MannaTask
-from tasks.categorize import categorize_and_commit
+from tasks.chunks import categorize_and_commit
 
 
 @shared_task(bind=True, base=MannaTask, name="manna.submit_batch", throws=(InvalidPayload,))
