@@ -10,13 +10,16 @@ import time
 import uuid
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from pipeline.settings import get_settings, redact_url
+
+if TYPE_CHECKING:
+    from services.jobs import Outcome
 
 # soft_wrap: a message stays one line in a log or a pipe, however narrow the terminal.
 console = Console(stderr=True, soft_wrap=True)
@@ -249,25 +252,24 @@ def submit(file: Path, job_id: str | None, source: str, callback: str | None, fo
 
 def _check_submit_header(file: Path) -> None:
     from pipeline.readers import csv_header
-    from pipeline.schema import OPTIONAL_FIELDS as SUBMIT_OPTIONAL
-    from pipeline.schema import REQUIRED_FIELDS as SUBMIT_REQUIRED
+    from pipeline.schema import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
     header = csv_header(file)
     if header is None:
         return
     if not any(header):
         raise Failure(f"{file.name} is empty: a CSV needs a header row (id,description,amount,...)")
-    missing = [column for column in SUBMIT_REQUIRED if column not in header]
+    missing = [column for column in REQUIRED_FIELDS if column not in header]
     if missing:
         raise Failure(f"{file.name}: missing column(s) {', '.join(missing)} in the header "
-                      f"{[h[:30] for h in header[:8]]}; the columns are {', '.join(SUBMIT_REQUIRED)} "
-                      f"and optionally {', '.join(SUBMIT_OPTIONAL)}")
-    ignored = [column for column in header if column not in SUBMIT_REQUIRED + SUBMIT_OPTIONAL]
+                      f"{[h[:30] for h in header[:8]]}; the columns are {', '.join(REQUIRED_FIELDS)} "
+                      f"and optionally {', '.join(OPTIONAL_FIELDS)}")
+    ignored = [column for column in header if column not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
     if ignored:
         console.print(f"ignored column(s): {', '.join(ignored)}")
 
 
-def _report_outcome(outcome: Any, min_accepted: float, as_json: bool) -> None:
+def _report_outcome(outcome: Outcome, min_accepted: float, as_json: bool) -> None:
     reasons = ", ".join(f"{reason} {n:,}" for reason, n in outcome.reasons.items())
     colour = "green" if not outcome.rejected else ("red" if not outcome.accepted else "yellow")
     console.print(f"[{colour}]accepted {outcome.accepted:,}, rejected {outcome.rejected:,}[/{colour}]"
