@@ -330,15 +330,14 @@ def jobs_show(job_id: str) -> None:
     """One job's status and counts as JSON, with its top rejection reasons."""
     from db.engine import session_scope
     from db.jobs import job_summary
-    from services.jobs import job_outcome
+    from db.queries import rejection_reasons
+    from services.jobs import TOP_REASONS
 
-    settings = get_settings()
-    with session_scope(settings.effective_database_url) as session:
+    with session_scope(get_settings().effective_database_url) as session:
         summary = job_summary(session, job_id)
-    if summary is None:
-        raise NotFound(f"no job {job_id!r} (manna jobs list shows the latest)")
-    outcome = job_outcome(settings, job_id)
-    summary["top_reasons"] = outcome.reasons if outcome else {}
+        if summary is None:
+            raise NotFound(f"no job {job_id!r} (manna jobs list shows the latest)")
+        summary["top_reasons"] = dict(rejection_reasons(session, job_id)[:TOP_REASONS])
     click.echo(json.dumps(summary, indent=2, default=str))
 
 

@@ -127,12 +127,7 @@ def test_a_candidate_trained_on_shuffled_labels_is_rolled_back_for_accuracy(
     rows = Generator(5).rows(6_000)
     labels = [r["category"] for r in rows]
     random.Random(5).shuffle(labels)
-    model = train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows], labels,
-                        [merchant_key(r["description"]) for r in rows])
-    version, digest, _ = save_model(model, stack_settings.effective_model_dir)
-    with session_scope(stack_settings.effective_database_url) as session:
-        register_model(session, version=version, sha256=digest, artifact_path=version,
-                       training_summary={"data": "shuffled labels"}, metrics=model.metrics)
+    version = _register_model(stack_settings, rows, labels, "shuffled labels")
     start(stack_settings, candidate=version, actor="test", policy=policy)
     traffic = Traffic(producer, "rollout-shuffled")
     try:
@@ -152,12 +147,7 @@ def test_a_candidate_that_users_keep_correcting_is_rolled_back_for_accuracy(
     percent of it), the users reviewing a coffee-heavy source do, and their corrections roll it back."""
     rows = Generator(5).rows(6_000)
     labels = ["food.restaurants" if r["category"] == "food.coffee" else r["category"] for r in rows]
-    model = train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows], labels,
-                        [merchant_key(r["description"]) for r in rows])
-    version, digest, _ = save_model(model, stack_settings.effective_model_dir)
-    with session_scope(stack_settings.effective_database_url) as session:
-        register_model(session, version=version, sha256=digest, artifact_path=version,
-                       training_summary={"data": "coffee labeled as restaurants"}, metrics=model.metrics)
+    version = _register_model(stack_settings, rows, labels, "coffee labeled as restaurants")
     coffee = [r for r in Generator(12).rows(60_000) if r["category"] == "food.coffee"]
     truth = {}
     policy = tmp_path / "policy.yaml"  # it never advances (too few predictions): only accuracy can end it
@@ -255,3 +245,14 @@ def test_a_candidate_whose_chunks_fail_is_rolled_back_and_nothing_is_lost(
     control_abort_is_refused = pytest.raises(LookupError, match="no rollout is running")
     with control_abort_is_refused:
         control(stack_settings, "abort", actor="test")
+
+
+def _register_model(settings, rows, labels, data: str) -> str:
+    """A model trained on ``rows`` with these ``labels``, saved and registered (not serving); its version."""
+    model = train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows], labels,
+                        [merchant_key(r["description"]) for r in rows])
+    version, digest, _ = save_model(model, settings.effective_model_dir)
+    with session_scope(settings.effective_database_url) as session:
+        register_model(session, version=version, sha256=digest, artifact_path=version,
+                       training_summary={"data": data}, metrics=model.metrics)
+    return version
