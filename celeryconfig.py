@@ -15,7 +15,9 @@ from kombu import Exchange, Queue
 
 from pipeline.settings import Settings, get_settings
 
-QUEUES = ("ingest", "categorize", "training", "bench")
+QUEUES = ("ingest", "latency", "categorize", "training", "bench")
+# Small messages skip the bulk backlog here; every worker that takes `ingest` takes it too (workers.app).
+LATENCY_QUEUE = "latency"
 # kombu's Redis transport, plus a restore on reconnect of the messages held when the broker went away.
 REDIS_TRANSPORT = "workers.broker:Transport"
 

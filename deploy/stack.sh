@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole stack on one machine: an ingest, a categorize and a training worker, beat, Flower and the admin API.
+# The whole stack on one machine: an ingest, a latency, a categorize and a training worker, beat, Flower and the admin API.
 #
 #   deploy/stack.sh up | down | status | logs [SERVICE] [-f]
 #
@@ -15,13 +15,15 @@ cd "$ROOT"  # services resolve relative paths (the default data dir .manna) from
 BIN="${MANNA_BIN:-$ROOT/.venv/bin}"
 STACK_DIR="${MANNA_STACK_DIR:-${MANNA_DATA_DIR:-$ROOT/.manna}/stack}"
 CORES="$(nproc)"
-SERVICES=(worker-ingest worker-categorize worker-training beat flower api)
+SERVICES=(worker-ingest worker-latency worker-categorize worker-training beat flower api)
 
 command_of() {
   case "$1" in
     # A message of up to one chunk (the default: 1,000 rows) is categorized by the ingest worker that
     # receives it, so that worker gets the cores; categorize only takes larger messages' chunks.
     worker-ingest)     echo "$BIN/celery -A workers.app worker -Q ingest -c $CORES -n ingest@%h --loglevel INFO" ;;
+    # Small messages (workers.client sends up to MANNA_LATENCY_MAX_TRANSACTIONS rows there) skip the bulk backlog.
+    worker-latency)    echo "$BIN/celery -A workers.app worker -Q latency -c 1 -n latency@%h --loglevel INFO" ;;
     worker-categorize) echo "$BIN/celery -A workers.app worker -Q categorize -c 1 -n categorize@%h --loglevel INFO" ;;
     worker-training)   echo "$BIN/celery -A workers.app worker -Q training -c 1 -n training@%h --loglevel INFO" ;;
     beat)              echo "$BIN/celery -A workers.app beat --schedule $STACK_DIR/beat-schedule --loglevel INFO" ;;
@@ -72,6 +74,7 @@ wait_ready() {
   local pong
   until pong="$("$BIN/celery" -A workers.app inspect ping --timeout 1 2>/dev/null)" &&
         grep -q "categorize@" <<<"$pong" && grep -q "ingest@" <<<"$pong" && grep -q "training@" <<<"$pong" &&
+        grep -q "latency@" <<<"$pong" &&
         curl -fsS "http://${MANNA_API_HOST:-127.0.0.1}:${MANNA_API_PORT:-8000}/healthz" >/dev/null 2>&1 &&
         curl -fsS "http://${MANNA_FLOWER_ADDRESS:-127.0.0.1}:${MANNA_FLOWER_PORT:-5555}/healthcheck" >/dev/null 2>&1; do
     for service in "${SERVICES[@]}"; do

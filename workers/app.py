@@ -31,6 +31,16 @@ def create_app(settings: Settings | None = None) -> Celery:
 app = create_app()
 
 
+@signals.celeryd_after_setup.connect
+def _serve_latency_with_ingest(sender: Any = None, instance: Any = None, **_: Any) -> None:
+    # The latency lane needs no worker of its own: any worker taking `ingest` takes it too, so a
+    # small message is served wherever ingest is. A dedicated `-Q latency -c 1` worker (deploy/)
+    # keeps it free of the bulk backlog.
+    queues = instance.app.amqp.queues
+    if queues.consume_from is not None and "ingest" in queues.consume_from:
+        queues.select_add(celeryconfig.LATENCY_QUEUE)
+
+
 @signals.worker_process_init.connect
 def _load_models_once_per_child(**_: Any) -> None:
     from services.runtime import runtime

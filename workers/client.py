@@ -1,7 +1,8 @@
 """The project's own ingestion client: split any number of rows into contract-sized messages.
 
 Other teams need none of this: ``send_task("manna.submit_batch", kwargs=..., queue="ingest")``
-with at most ``max_message_transactions`` rows is the whole contract.
+with at most ``max_message_transactions`` rows is the whole contract. A message of a few rows that
+someone waits for may go to the queue ``latency`` instead, as this client does.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from celery import Celery
 
+from celeryconfig import LATENCY_QUEUE
+from pipeline.settings import Settings, get_settings
 from tasks.base import PUBLISHED_AT
 
 
@@ -57,8 +60,14 @@ def _send(app: Celery, job_id: str, rows: list[Any], source: str, callback: str 
           force_variant: str | None) -> int:
     kwargs = {"job_id": job_id, "transactions": rows, "source": source, "callback": callback,
               "force_variant": force_variant}
-    app.send_task("manna.submit_batch", kwargs=kwargs, queue="ingest", headers={PUBLISHED_AT: time.time()})
+    app.send_task("manna.submit_batch", kwargs=kwargs, queue=queue_for(len(rows)), headers={PUBLISHED_AT: time.time()})
     return len(rows)
+
+
+def queue_for(rows: int, settings: Settings | None = None) -> str:
+    """``latency`` for a message of at most ``latency_max_transactions`` rows, else ``ingest``."""
+    limit = (settings or get_settings()).latency_max_transactions
+    return LATENCY_QUEUE if rows <= limit else "ingest"
 
 
 

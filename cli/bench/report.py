@@ -28,6 +28,8 @@ CLIP_PERCENTILE = 99.9
 THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
 
 
+LATENCY_PHASES = ("latency_idle", "latency_loaded", "latency_backlog")  # probes idle, at half the peak, in a backlog
+
 def write_report(directory: Path, result: dict[str, Any], command: str) -> Path:
     """summary.md plus the charts beside it; returns the summary's path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -100,7 +102,7 @@ def describe(result: dict[str, Any]) -> str:
     elif scenario == "stream" and result.get("days"):
         size = f"stream, {result['n']:,} transactions over {len(result['days'])} days"
     elif scenario == "latency" and "latency_idle" in result:
-        size = f"latency, {result['latency_idle']['probes']:,} single-transaction probes idle and under load"
+        size = f"latency, {result['latency_idle']['probes']:,} single-transaction probes idle, under load, in a backlog"
         if "latency_loaded" in result:
             size += f" ({result['latency_loaded']['load_tps']:,.0f} tx/s)"
     elif scenario == "warm":
@@ -137,7 +139,7 @@ def throughput_figure(result: dict[str, Any]) -> Figure | None:
 def latency_figure(result: dict[str, Any]) -> Figure | None:
     """Latency CDF on a linear millisecond axis, clipped at the slowest series' P99.9."""
     samples = {name: (run.get("latency_sample_ms"), run.get("latency_ms")) for name, run in _runs(result).items()}
-    for name in ("latency_idle", "latency_loaded"):
+    for name in LATENCY_PHASES:
         if name in result:
             samples[name.removeprefix("latency_")] = (result[name]["latency_sample_ms"], result[name]["latency_ms"])
     samples = {name: pair for name, pair in samples.items() if pair[0]}
@@ -282,7 +284,7 @@ def _markdown(result: dict[str, Any], command: str, charts: list[str]) -> str:
                   f"| ours / baseline | {result['ratio_vs_baseline']}x |"]
     if "soak" in result and "rss_growth_pct" in result["soak"]:
         lines.append(f"| RSS growth over the soak (last minute vs second) | {result['soak']['rss_growth_pct']:+.2f}% |")
-    for name in ("latency_idle", "latency_loaded"):
+    for name in LATENCY_PHASES:
         if name in result:
             lines.append(f"| {name.replace('_', ' ')} P95 | {result[name]['latency_ms']['p95']:,.0f} ms |")
     limits = result["limits"]

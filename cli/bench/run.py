@@ -24,6 +24,7 @@ from cli.bench.producer import Plan, rows_for, start, transaction_id
 from cli.bench.stack import BenchError, WorkerPool
 from pipeline.settings import Settings, get_settings
 from tasks.base import PUBLISHED_AT
+from workers.client import queue_for
 
 DEFAULT_N = {"cold": 1_000_000, "warm": 1_000_000, "stream": 300_000, "latency": 20_000, "soak": 20_000}
 QUICK_N, BASELINE_N, QUICK_BASELINE_N = 20_000, 3_000, 300
@@ -135,8 +136,9 @@ class Bench:
         for index, row in enumerate(rows):
             row = {**row, "id": transaction_id(source, index)}
             published = time.time()
-            self.app.send_task("manna.submit_batch", queue="ingest", headers={PUBLISHED_AT: published},
-                               kwargs={"job_id": f"{source}-{index}", "transactions": [row], "source": source})
+            kwargs = {"job_id": f"{source}-{index}", "transactions": [row], "source": source}
+            self.app.send_task("manna.submit_batch", queue=queue_for(1, self.settings),
+                               headers={PUBLISHED_AT: published}, kwargs=kwargs)
             committed = self._wait_for_one(source, row["id"])
             latencies.append((committed - published) * 1000.0)
             time.sleep(0.02)
@@ -232,19 +234,30 @@ def _stream(bench: Bench) -> dict[str, Any]:
 
 
 def _latency(bench: Bench) -> dict[str, Any]:
-    probes = 20 if bench.options.quick else 200
-    idle = bench.probe_latency("idle", probes)
-    peak = bench.job(bench.batch_plan("peak", bench.n))["throughput_tps"]
-    rate = peak / 2
-    load_n = int(rate * (20 if bench.options.quick else 90))
-    plan = bench.batch_plan("load", load_n, rate=rate)
-    producer, cpu_before = bench.send(plan)
-    time.sleep(2.0)  # let the load reach its pace
-    loaded = bench.probe_latency("loaded", probes)
-    load = bench.finish(plan, producer, cpu_before)
+    """Single-transaction jobs on the latency lane (its own ``-c 1`` worker, as deployed): idle, under
+    half the peak rate, and while a backlog of bulk messages waits on ``ingest``."""
+    probes, load_s, backlog_s = (20, 20, 5) if bench.options.quick else (200, 90, 15)
+    with WorkerPool(1, bench.run, bench.dir / f"{bench.run}-latency-worker.log", queues="latency",
+                    node=f"{bench.run}-latency") as lane:
+        lane.wait_ready(bench.app, bench.redis)
+        bench.probe_latency("warmup", 5)  # the lane's child loads its model on the first message
+        idle = bench.probe_latency("idle", probes)
+        peak = bench.job(bench.batch_plan("peak", bench.n))["throughput_tps"]
+        rate = peak / 2
+        loaded, load = _probes_under(bench, bench.batch_plan("load", int(rate * load_s), rate=rate), probes)
+        backlog, flood = _probes_under(bench, bench.batch_plan("backlog", int(peak * backlog_s)), probes)
     return {"latency_idle": idle, "latency_loaded": loaded | {"load_tps": round(rate, 1), "peak_tps": peak},
-            "load": load,
-            "latency_ms": idle["latency_ms"], "throughput_tps": peak, "cpu_us_per_tx": load["cpu_us_per_tx"]}
+            "latency_backlog": backlog | {"backlog_rows": flood["n"], "backlog_tps": flood["throughput_tps"]},
+            "load": load, "latency_ms": idle["latency_ms"], "throughput_tps": peak,
+            "cpu_us_per_tx": load["cpu_us_per_tx"]}
+
+
+def _probes_under(bench: Bench, plan: Plan, probes: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Probe latency while ``plan`` is being sent and worked through; (probes, the plan's own figures)."""
+    producer, cpu_before = bench.send(plan)
+    time.sleep(2.0)  # let the load reach its pace, or the backlog build up
+    probed = bench.probe_latency(plan.source.rsplit("-", 1)[1] + "-probes", probes)
+    return probed, bench.finish(plan, producer, cpu_before) | {"n": plan.n}
 
 
 def _soak(bench: Bench) -> dict[str, Any]:

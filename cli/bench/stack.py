@@ -27,9 +27,12 @@ class BenchError(RuntimeError):
 class WorkerPool:
     """``celery worker -c N`` (prefork, as deployed) in its own process group, its RSS sampled."""
 
-    def __init__(self, processes: int, namespace: str, log_path: Path, interval: float = 0.25) -> None:
+    def __init__(self, processes: int, namespace: str, log_path: Path, interval: float = 0.25, *,
+                 queues: str = QUEUES, node: str | None = None) -> None:
         self.processes = processes
-        self.namespace = namespace
+        self.namespace = namespace  # the cache namespace: pools of one run share their cache
+        self.queues = queues
+        self.node = node or namespace
         self.log_path = log_path
         self.interval = interval
         self.peak_rss: dict[int, int] = {}  # pool child pid -> bytes
@@ -39,8 +42,8 @@ class WorkerPool:
 
     def __enter__(self) -> WorkerPool:
         env = {**os.environ, "MANNA_CACHE_NAMESPACE": self.namespace}
-        command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", QUEUES, "-P", "prefork",
-                   "-c", str(self.processes), "-n", f"{self.namespace}@%h", "--without-gossip", "--without-mingle",
+        command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", self.queues, "-P", "prefork",
+                   "-c", str(self.processes), "-n", f"{self.node}@%h", "--without-gossip", "--without-mingle",
                    "--without-heartbeat", "-l", "WARNING"]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
@@ -68,6 +71,8 @@ class WorkerPool:
 
     def wait_ready(self, app: Celery, client: redis.Redis, timeout: float = 90.0) -> None:
         """Until every pool process has started and one empty task went through."""
+        if "bench" not in self.queues.split(","):
+            return self._wait_for_ping(app, timeout)
         counter = NOOP_COUNTER.format(run=self.namespace + "-ready")
         app.send_task("manna.bench.noop", kwargs={"run": self.namespace + "-ready"}, queue="bench")
         deadline = time.monotonic() + timeout
@@ -77,6 +82,16 @@ class WorkerPool:
             if int(client.get(counter) or 0) >= 1:
                 return
             time.sleep(0.1)
+        raise BenchError(f"no worker answered within {timeout:.0f} s; see {self.log_path}")
+
+    def _wait_for_ping(self, app: Celery, timeout: float) -> None:
+        """Until the worker answers a ping: a pool that takes no ``bench`` queue cannot run the empty task."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise BenchError(f"the worker exited with {self._process.returncode}; see {self.log_path}")
+            if any(self.node in name for reply in app.control.ping(timeout=0.5) for name in reply):
+                return
         raise BenchError(f"no worker answered within {timeout:.0f} s; see {self.log_path}")
 
     def children_rss(self) -> list[int]:

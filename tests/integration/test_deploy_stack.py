@@ -8,6 +8,8 @@ import uuid
 from cli.bench.stack import free_port
 from tests.integration.conftest import ROOT, ThrowawayRedis, stack_env, wait_for_job
 
+SERVICES = ("worker-ingest", "worker-latency", "worker-categorize", "worker-training", "beat", "flower", "api")
+
 
 def test_stack_up_runs_a_job_reports_status_and_goes_down(stack_settings, trained_model, tmp_path):
     broker = ThrowawayRedis(tmp_path)  # a broker of its own: the session worker must not take the job
@@ -35,13 +37,12 @@ def test_stack_up_runs_a_job_reports_status_and_goes_down(stack_settings, traine
         assert job["labeled"] == 3_000
         status = stack("status")
         assert status.returncode == 0, status.stderr
-        for service in ("worker-ingest", "worker-categorize", "worker-training", "beat", "flower", "api"):
+        for service in SERVICES:
             assert f"{service}" in status.stdout and "stopped" not in status.stdout.split(service)[1].split("\n")[0]
-        assert "categorize@" in status.stdout and "ingest@" in status.stdout and "training@" in status.stdout
+        assert all(f"{queue}@" in status.stdout for queue in ("ingest", "latency", "categorize", "training"))
     finally:
         down = stack("down")
         after = stack("status")
         broker.stop()
     assert down.returncode == 0, down.stderr
-    assert all(f"{s:<18} stopped" in after.stdout for s in ("worker-ingest", "worker-categorize", "worker-training",
-                                                            "beat", "flower", "api")), after.stdout
+    assert all(f"{s:<18} stopped" in after.stdout for s in SERVICES), after.stdout

@@ -18,7 +18,8 @@ from db.registry import load_experiment, set_candidate
 from pipeline.generate import Generator
 from pipeline.variant import assign_variant
 from tests.integration.conftest import ROOT, stack_env, wait_for_job
-from workers.client import submit_rows
+from workers.client import queue_for, submit_rows
+from workers.monitor import answering_workers
 
 
 def _callbacks(broker_url: str, queue: str, name: str) -> list[dict]:
@@ -115,6 +116,18 @@ def test_the_alert_task_runs_on_the_worker_and_records_each_rules_state(worker, 
     assert all(state in {"ok", "firing", "no_data"} for _, state in states)
 
 
+def test_a_small_message_takes_the_latency_lane_which_every_ingest_worker_serves(worker, producer, stack_settings):
+    # The fixture's worker was started with `-Q ingest,categorize` only, as the contract says.
+    served = answering_workers(producer, timeout=5.0) or {}
+    ingest_workers = {name: queues for name, queues in served.items() if "ingest" in queues}
+    assert ingest_workers and all("latency" in queues for queues in ingest_workers.values()), served
+    job_id = f"lane-{uuid.uuid4().hex[:8]}"
+    assert queue_for(3, stack_settings) == "latency"
+    submit_rows(producer, Generator(33).rows(3, id_prefix=f"{job_id}-"), job_id=job_id, source="lane")
+    job = wait_for_job(stack_settings.effective_database_url, job_id, expected_received=3)
+    assert (job["accepted"], job["labeled"], job["chunks_total"]) == (3, 3, 1)
+
+
 def test_manna_status_shows_queues_workers_and_the_last_hour(worker, producer, stack_settings):
     job_id = f"status-{uuid.uuid4().hex[:8]}"
     submit_rows(producer, Generator(97).rows(1_000, id_prefix=f"{job_id}-"), job_id=job_id, source="status")
@@ -123,7 +136,7 @@ def test_manna_status_shows_queues_workers_and_the_last_hour(worker, producer, s
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data["queues"]) >= {"ingest", "categorize", "unacked"}
+    assert set(data["queues"]) >= {"ingest", "latency", "categorize", "unacked"}
     assert any(name.startswith("test-") for name in data["workers"])
     assert data["last_hour"]["transactions"] >= 1_000 and data["per_variant"][0]["variant"] in {"A", "B"}
     table = subprocess.run([sys.executable, "-m", "cli", "status"], cwd=ROOT, env=stack_env(stack_settings),
