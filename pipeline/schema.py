@@ -8,6 +8,12 @@ grouped by commas in threes with an optional fraction, ``[+-]?d{1,3}(,ddd)+(.d+)
 decimal commas, and a guess would be off by a factor of 100 or 1,000. Then at most 4 decimals and
 at most ``max_abs_amount`` in absolute value.
 
+``validate_batch`` first runs the whole message through one compiled validator (pydantic-core) that
+accepts only rows it can take without doubt (ASCII printable text, plain decimal strings or ints in
+range, ISO codes, ``YYYY-MM-DD`` dates in range) and builds their ``Transaction``s; every other row
+goes through the per-row checks below, which alone decide rejections and their reasons. A
+differential property test (tests/unit/test_schema_compiled.py) holds the two to the same result.
+
 A file reader that cannot map a line to fields (``pipeline/readers.py``) passes on an
 ``unreadable_row``; validation rejects it with the reader's reason (``row:extra_fields``,
 ``row:missing_fields``, ``row:invalid_json``, ``row:invalid_csv``) and the line number in the detail.
@@ -16,12 +22,16 @@ A file reader that cannot map a line to fields (``pipeline/readers.py``) passes 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
+
+from pydantic_core import SchemaValidator
+from pydantic_core import core_schema as cs
 
 from pipeline.currencies import ISO_4217
 from pipeline.normalize import clean_text
@@ -127,9 +137,9 @@ def validate_batch(rows: Any, settings: Settings) -> BatchResult:
     positions: list[int] = []
     rejected: list[Rejection] = []
     seen: set[str] = set()
-    for index, raw in enumerate(rows):
+    for index, (raw, fast) in enumerate(zip(rows, _compiled_rows(rows, settings), strict=True)):
         try:
-            txn = validate_row(raw, settings)
+            txn = fast or validate_row(raw, settings)
         except RowError as err:
             rejected.append(Rejection(index, err.reason, err.detail, raw, _raw_id(raw)))
             continue
@@ -319,3 +329,71 @@ def _mcc(value: Any) -> str | None:
     if not isinstance(text, str) or not _MCC.fullmatch(text):
         raise RowError("mcc:invalid", "mcc must be four digits")
     return text
+
+
+# The compiled fast path. Deliberately narrower than the Python checks above: a value it does not
+# take becomes None and its row is validated by ``validate_row``, so it never decides a rejection.
+_PRINTABLE = r"^[ -~]*$"  # ASCII printable: what str.isascii() and str.isprintable() both accept
+_NONBLANK_PRINTABLE = r"^[ -~]*[!-~][ -~]*$"  # and not blank once stripped
+_CURRENCY_SPELLINGS: dict[str | None, str] = {
+    "".join(letters): code
+    for code in ISO_4217
+    for letters in itertools.product(*((c.lower(), c.upper()) for c in code))
+}
+
+
+def _compiled_rows(rows: list[Any], settings: Settings) -> list[Transaction | None]:
+    """The ``Transaction`` of each row the compiled validator takes, None for the rest (one call per message)."""
+    if not rows:
+        return []
+    validator = _compiled_validator(settings.max_description_length, settings.max_abs_amount,
+                                    settings.default_currency, settings.min_date, settings.max_future_days,
+                                    dt.date.today())
+    # Only plain dicts reach it: a subclass or a reader's unreadable row is the Python path's to judge.
+    eligible = [raw if type(raw) is dict and UNREADABLE not in raw else None for raw in rows]
+    result: list[Transaction | None] = validator.validate_python(eligible)
+    return result
+
+
+@lru_cache(maxsize=8)
+def _compiled_validator(max_description: int, max_abs: float, default_currency: str, min_date: str,
+                        max_future_days: int, today: dt.date) -> SchemaValidator:
+    """A list validator whose items are a ``Transaction`` or None (``on_error="default"``), for these settings."""
+    limit = _limit(max_abs)
+    earliest, latest = _date_bounds(min_date, max_future_days, today)
+
+    def text(max_length: int, required: bool) -> cs.CoreSchema:
+        schema = cs.str_schema(strict=True, max_length=max_length,
+                               pattern=_NONBLANK_PRINTABLE if required else _PRINTABLE)
+        return schema if required else cs.with_default_schema(cs.nullable_schema(schema), default=None)
+
+    amount = cs.union_schema([
+        cs.chain_schema([cs.str_schema(strict=True, pattern=rf"^{_PLAIN_AMOUNT.pattern}$"),
+                         cs.decimal_schema(ge=-limit, le=limit)]),
+        cs.no_info_after_validator_function(Decimal, cs.int_schema(strict=True, ge=-int(limit), le=int(limit))),
+    ], mode="left_to_right")  # floats and other spellings: the Python path
+    spellings = {**_CURRENCY_SPELLINGS, None: default_currency}
+    currency = cs.no_info_after_validator_function(
+        spellings.__getitem__, cs.nullable_schema(cs.literal_schema([code for code in _CURRENCY_SPELLINGS if code])))
+    date = cs.chain_schema([cs.str_schema(strict=True, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+                            cs.date_schema(ge=earliest, le=latest)])
+    mcc = cs.union_schema([
+        cs.str_schema(strict=True, pattern=rf"^{_MCC.pattern}$"),
+        cs.no_info_after_validator_function(lambda _: None, cs.literal_schema([""])),
+        cs.no_info_after_validator_function(str, cs.int_schema(strict=True, ge=1000, le=9999)),  # str(int) has 4 digits
+    ], mode="left_to_right")
+    schemas = {
+        "id": text(_MAX_ID_LENGTH, True),
+        "description": text(max_description, True),
+        "amount": amount,
+        "currency": cs.with_default_schema(currency, default=default_currency),
+        "date": cs.with_default_schema(cs.nullable_schema(date), default=None),
+        "account_id": text(_MAX_SHORT_FIELD, False),
+        "mcc": cs.with_default_schema(cs.nullable_schema(mcc), default=None),
+        "counterparty": text(_MAX_SHORT_FIELD, False),
+    }
+    names = [field.name for field in fields(Transaction)]
+    args = cs.dataclass_args_schema("Transaction", [cs.dataclass_field(name, schemas[name]) for name in names],
+                                    extra_behavior="ignore")
+    row = cs.dataclass_schema(Transaction, args, names, slots=True, frozen=True)
+    return SchemaValidator(cs.list_schema(cs.with_default_schema(row, default=None, on_error="default")))
