@@ -72,11 +72,13 @@ def run(model: CategoryModel, rows: list[dict[str, Any]], merchant_cache: bool, 
     transactions = [Transaction(id=str(i), description=r["description"], amount=Decimal(r["amount"]),
                                 currency="USD", account_id=r["account_id"]) for i, r in enumerate(rows)]
     labels: list[str] = []
+    review = 0
     reports: list[ChunkReport] = []
     started = time.perf_counter()
     for start in range(0, len(transactions), chunk):
         report = categorizer.categorize(transactions[start : start + chunk])
         labels += [d.category for d in report.decisions]
+        review += sum(d.needs_review for d in report.decisions)
         reports.append(report)
     unique = sum(r.unique for r in reports)
     merchant = sum(r.merchant_cache_hits for r in reports)
@@ -84,7 +86,7 @@ def run(model: CategoryModel, rows: list[dict[str, Any]], merchant_cache: bool, 
     return {"labels": labels, "seconds": round(time.perf_counter() - started, 1),
             "hit_rate": {"exact": round((total - merchant) / unique, 4), "merchant": round(merchant / unique, 4),
                          "total": round(total / unique, 4)},
-            "model_share": round(sum(r.model_hits for r in reports) / unique, 4)}
+            "model_share": round(sum(r.model_hits for r in reports) / unique, 4), "needs_review": review}
 
 
 def compare(model: CategoryModel, rows: list[dict[str, Any]], chunk: int,
@@ -131,7 +133,8 @@ def summary(name: str, r: dict[str, Any]) -> str:
     held = f" [held-out merchants {subset['accuracy_off']:.2f} -> {subset['accuracy_on']:.2f}]" if subset else ""
     return (f"{name}: accuracy {r['accuracy_off']:.2f}% off, {r['accuracy_on']:.2f}% on, drop "
             f"{r['drop_points']:+.3f} points ({r['fixed']} fixed, {r['broken']} broken){held}; hit rate off "
-            f"{r['off']['hit_rate']}, on {r['on']['hit_rate']}; seconds {r['off']['seconds']} -> {r['on']['seconds']}")
+            f"{r['off']['hit_rate']}, on {r['on']['hit_rate']}; needs review {r['off']['needs_review']} -> "
+            f"{r['on']['needs_review']}; seconds {r['off']['seconds']} -> {r['on']['seconds']}")
 
 
 def main() -> None:
