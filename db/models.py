@@ -148,7 +148,9 @@ class TaskMetric(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(Integer, default=0)
     unique_rows: Mapped[int] = mapped_column(Integer, default=0)
-    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)  # exact key and merchant layer together
+    # Of cache_hits, those the merchant layer answered (rows of older workers count 0).
+    merchant_cache_hits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rule_hits: Mapped[int] = mapped_column(Integer, default=0)
     model_hits: Mapped[int] = mapped_column(Integer, default=0)
     fallbacks: Mapped[int] = mapped_column(Integer, default=0)

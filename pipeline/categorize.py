@@ -1,4 +1,5 @@
-"""Categorize a chunk: normalize, de-duplicate, merchant memory, cache (one MGET), rules, model, cache (one SET)."""
+"""Categorize a chunk: normalize, de-duplicate, merchant memory, cache (one MGET), rules, merchant layer,
+model, cache (one SET)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
+import scipy.sparse as sp
 
 from pipeline.cache import ResultCache
 from pipeline.features import amount_bucket
 from pipeline.memory import MEMORY_CONFIDENCE, MemoryKey, MemoryLookup
+from pipeline.merchant_layer import MERCHANT_MIN_CONFIDENCE, amount_steady, direction_name, layer_key
 from pipeline.model import CategoryModel, confidence_level
 from pipeline.normalize import feature_text, merchant_key_of_text
 from pipeline.rules import RuleSet
@@ -24,6 +27,7 @@ RULE_CONFIDENCE = 0.99
 STAGES = ("normalize", "cache", "rules", "vectorize", "predict")
 # Lines repeat: a worker sees the same feature texts again and again.
 _merchant_key = lru_cache(maxsize=200_000)(merchant_key_of_text)
+_layer_key = lru_cache(maxsize=200_000)(layer_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,8 @@ class ChunkReport:
     merchant_keys: list[str] = field(default_factory=list)
     unique: int = 0
     memory_hits: int = 0
-    cache_hits: int = 0
+    cache_hits: int = 0  # every cache hit, exact key or merchant layer
+    merchant_cache_hits: int = 0  # of cache_hits, those the merchant layer answered
     rule_hits: int = 0
     model_hits: int = 0
     fallbacks: int = 0
@@ -80,14 +85,17 @@ class Categorizer:
         cache_ttl_seconds: int = 3600,
         abstain_threshold: float = 0.5,
         cache_namespace: str = "",
+        merchant_cache: bool = False,
     ) -> None:
         self.rules = rules
         self.model = model
         self.cache = cache
         self.cache_ttl = cache_ttl_seconds
         self.abstain_threshold = abstain_threshold
+        self.merchant_cache = merchant_cache and model is not None  # the layer stands in for the model only
         model_edges = model.amount_edges if model else ()
         self._edges = np.array(sorted(set(model_edges) | set(rules.amount_edges)))
+        # Both layers share this prefix: a new model, rule set or namespace never reads old entries.
         self._key_prefix = f"{cache_namespace}|{model.version if model else 'none'}|{rules.version}|"
 
     @property
@@ -103,6 +111,29 @@ class Categorizer:
         """
         report = ChunkReport(decisions=[])
         watch = _Stopwatch(report.timings_ms)
+        lines = self._prepare(transactions)
+        keys = lines.keys
+        report.unique = len(lines.first_of)
+        report.merchant_keys = [lines.merchant_of[key] for key in keys]
+        watch.lap("normalize")
+
+        decided = self._remembered(memory, lines) if memory else {}
+        report.memory_hits = len(decided)
+        lookups = [key for key in lines.first_of if key not in decided]
+        exact, by_merchant = self._read_cache(lookups, lines)
+        decided.update(exact)
+        watch.lap("cache")
+
+        fresh, steady = self._decide_misses([k for k in lookups if k not in decided], by_merchant, lines,
+                                            report, watch)
+        decided.update(fresh)
+        report.cache_hits = len(exact) + report.merchant_cache_hits
+        self._write_cache(fresh, steady, lines)
+        watch.lap("cache")
+        report.decisions = [decided[key] for key in keys]
+        return report
+
+    def _prepare(self, transactions: Sequence[Transaction]) -> _Lines:
         texts = [feature_text(t.description) for t in transactions]
         amounts = np.array([float(t.amount) for t in transactions])
         signs = np.sign(amounts).astype(int).tolist()
@@ -110,35 +141,11 @@ class Categorizer:
         first_of: dict[str, int] = {}
         for index, key in enumerate(keys):
             first_of.setdefault(key, index)
-        unique_keys = list(first_of)
-        report.unique = len(unique_keys)
         merchant_of = {key: _merchant_key(texts[i]) for key, i in first_of.items()}
-        report.merchant_keys = [merchant_of[key] for key in keys]
-        watch.lap("normalize")
+        return _Lines(transactions, texts, amounts, signs, keys, first_of, merchant_of)
 
-        decided = self._remembered(memory, unique_keys, merchant_of, first_of, signs) if memory else {}
-        report.memory_hits = len(decided)
-        lookups = [key for key in unique_keys if key not in decided]
-        cached = self.cache.get_many(lookups) if self.cache else [None] * len(lookups)
-        for key, value in zip(lookups, cached, strict=True):
-            if value is not None:
-                decided[key] = _from_cache(value)
-        report.cache_hits = len(decided) - report.memory_hits
-        watch.lap("cache")
-
-        fresh = self._decide_misses([k for k in lookups if k not in decided], first_of,
-                                    texts, amounts, transactions, report, watch)
-        decided.update(fresh)
-        cacheable = {k: _to_cache(d) for k, d in fresh.items() if d.decided_by != "fallback"}
-        if self.cache and cacheable:
-            self.cache.set_many(cacheable, self.cache_ttl)
-        watch.lap("cache")
-        report.decisions = [decided[key] for key in keys]
-        return report
-
-    def _remembered(self, memory: MemoryLookup, unique_keys: list[str], merchant_of: dict[str, str],
-                    first_of: dict[str, int], signs: list[int]) -> dict[str, Decision]:
-        memory_key: dict[str, MemoryKey] = {key: (merchant_of[key], signs[first_of[key]]) for key in unique_keys}
+    def _remembered(self, memory: MemoryLookup, lines: _Lines) -> dict[str, Decision]:
+        memory_key: dict[str, MemoryKey] = {key: (lines.merchant_of[key], lines.sign(key)) for key in lines.first_of}
         found = memory(sorted(set(memory_key.values())))
         decided: dict[str, Decision] = {}
         for key, wanted in memory_key.items():
@@ -149,46 +156,105 @@ class Categorizer:
                                         f"{wanted[0]!r}", correction_id=hit.correction_id)
         return decided
 
-    def _decide_misses(
-        self,
-        misses: list[str],
-        first_of: dict[str, int],
-        texts: list[str],
-        amounts: np.ndarray,
-        transactions: Sequence[Transaction],
-        report: ChunkReport,
-        watch: _Stopwatch,
-    ) -> dict[str, Decision]:
+    def _read_cache(self, lookups: list[str], lines: _Lines) -> tuple[dict[str, Decision], dict[str, str]]:
+        """One MGET for every exact key and, with the merchant layer, every merchant key too; exact wins.
+
+        Returns the exact hits as decisions and, for the other lines, the merchant entry found (raw).
+        """
+        if self.cache is None or not lookups:
+            return {}, {}
+        merchant_ids = {key: self._merchant_cache_key(key, lines) for key in lookups} if self.merchant_cache else {}
+        distinct = list(dict.fromkeys(merchant_ids.values()))
+        values = self.cache.get_many(lookups + distinct)
+        exact = {key: _from_cache(value) for key, value in zip(lookups, values, strict=False) if value is not None}
+        found = dict(zip(distinct, values[len(lookups):], strict=True))
+        by_merchant = {key: value for key, mid in merchant_ids.items()
+                       if key not in exact and (value := found[mid]) is not None}
+        return exact, by_merchant
+
+    def _decide_misses(self, misses: list[str], by_merchant: dict[str, str], lines: _Lines, report: ChunkReport,
+                       watch: _Stopwatch) -> tuple[dict[str, Decision], set[str]]:
+        """Rules, then the merchant layer, then the model; also the keys whose model decision is steady."""
         decided: dict[str, Decision] = {}
         for key in misses:
-            i = first_of[key]
-            txn = transactions[i]
-            key_text = _merchant_key(texts[i]) if self.rules.reads_merchant_key else ""
-            rule = self.rules.first_match(texts[i], key_text, float(amounts[i]), txn.account_id)
+            i = lines.first_of[key]
+            text = lines.texts[i]
+            key_text = _merchant_key(text) if self.rules.reads_merchant_key else ""
+            rule = self.rules.first_match(text, key_text, float(lines.amounts[i]), lines.transactions[i].account_id)
             if rule is not None:
                 decided[key] = Decision(rule.category, RULE_CONFIDENCE, confidence_level(RULE_CONFIDENCE),
                                         "rule", rule.id, self.model_version, False, rule.explanation)
         report.rule_hits = len(decided)
+        # Only lines no rule matched reach the merchant layer: it replaces the model, never a rule.
+        for key in misses:
+            if key not in decided and key in by_merchant:
+                decided[key] = _from_merchant_cache(by_merchant[key], lines.layer_key(key), lines.sign(key))
+        report.merchant_cache_hits = len(decided) - report.rule_hits
         watch.lap("rules")
         left = [key for key in misses if key not in decided]
         if self.model is None:
             for key in left:
                 decided[key] = Decision(UNCATEGORIZED, 0.0, "low", "fallback", None, None, True)
             report.fallbacks = len(left)
-            return decided
+            return decided, set()
         if not left:
-            return decided
-        rows = [first_of[key] for key in left]
-        matrix = self.model.vectorize([texts[i] for i in rows], amounts[rows])
-        watch.lap("vectorize")
-        categories, confidences = self.model.predict_matrix(matrix)
-        explanations = self.model.explain(matrix, [texts[i] for i in rows], categories)
-        for key, category, confidence, why in zip(left, categories, confidences.tolist(), explanations, strict=True):
-            decided[key] = Decision(category, round(confidence, 4), confidence_level(confidence), "model",
-                                    None, self.model_version, confidence < self.abstain_threshold, why)
+            return decided, set()
+        predicted, steady = self._predict(self.model, left, lines, watch)
+        decided.update(predicted)
         report.model_hits = len(left)
+        return decided, steady
+
+    def _predict(self, model: CategoryModel, left: list[str], lines: _Lines,
+                 watch: _Stopwatch) -> tuple[dict[str, Decision], set[str]]:
+        rows = [lines.first_of[key] for key in left]
+        texts = [lines.texts[i] for i in rows]
+        matrix = model.vectorize(texts, lines.amounts[rows])
+        watch.lap("vectorize")
+        categories, confidences = model.predict_matrix(matrix)
+        explanations = model.explain(matrix, texts, categories)
+        decided = {key: Decision(category, round(confidence, 4), confidence_level(confidence), "model", None,
+                                 model.version, confidence < self.abstain_threshold, why)
+                   for key, category, confidence, why in zip(left, categories, confidences.tolist(), explanations,
+                                                             strict=True)}
+        steady = self._steady(model, left, matrix, confidences, lines.amounts[rows]) if self.merchant_cache else set()
         watch.lap("predict")
-        return decided
+        return decided, steady
+
+    def _steady(self, model: CategoryModel, keys: list[str], matrix: sp.csr_matrix, confidences: np.ndarray,
+                amounts: np.ndarray) -> set[str]:
+        """Keys whose model decision may stand for its merchant: confident, and the same at any amount."""
+        confident = np.flatnonzero(confidences >= max(MERCHANT_MIN_CONFIDENCE, self.abstain_threshold))
+        if not len(confident):
+            return set()
+        same = amount_steady(model, model.predict_proba_matrix(matrix[confident]), amounts[confident])
+        return {keys[i] for i in confident[same]}
+
+    def _write_cache(self, fresh: dict[str, Decision], steady: set[str], lines: _Lines) -> None:
+        """One SET per chunk: exact entries for new rule and model decisions, merchant entries for steady ones."""
+        if self.cache is None:
+            return
+        items = {key: _to_cache(d) for key, d in fresh.items() if d.decided_by in ("rule", "model")}
+        items.update(self._merchant_entries(fresh, steady, lines))
+        if items:
+            self.cache.set_many(items, self.cache_ttl)
+
+    def _merchant_entries(self, fresh: dict[str, Decision], steady: set[str], lines: _Lines) -> dict[str, str]:
+        # A merchant is stored only when all its model decisions in this chunk are steady and agree:
+        # one line in doubt (low confidence, amount-dependent, another category) keeps it out.
+        groups: dict[str, list[Decision]] = {}
+        doubtful: set[str] = set()
+        for key, decision in fresh.items():
+            if decision.decided_by == "model":
+                mid = self._merchant_cache_key(key, lines)
+                groups.setdefault(mid, []).append(decision)
+                if key not in steady:
+                    doubtful.add(mid)
+        return {mid: _to_cache(max(decisions, key=lambda d: d.confidence)) for mid, decisions in groups.items()
+                if mid not in doubtful and len({d.category for d in decisions}) == 1}
+
+    def _merchant_cache_key(self, key: str, lines: _Lines) -> str:
+        raw = f"{self._key_prefix}merchant|{lines.sign(key)}|{lines.layer_key(key)}"
+        return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
     def _cache_keys(self, texts: list[str], amounts: np.ndarray, signs: list[int],
                     transactions: Sequence[Transaction]) -> list[str]:
@@ -204,6 +270,27 @@ class Categorizer:
         return keys
 
 
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """One chunk's inputs, prepared once; ``first_of`` and ``merchant_of`` are keyed by exact cache key."""
+
+    transactions: Sequence[Transaction]
+    texts: list[str]
+    amounts: np.ndarray
+    signs: list[int]
+    keys: list[str]
+    first_of: dict[str, int]
+    merchant_of: dict[str, str]
+
+    def sign(self, key: str) -> int:
+        """The direction of the line behind an exact key (-1 out, 1 in, 0 no amount)."""
+        return self.signs[self.first_of[key]]
+
+    def layer_key(self, key: str) -> str:
+        """The merchant the merchant layer files the line under (see ``merchant_layer.layer_key``)."""
+        return _layer_key(self.texts[self.first_of[key]])
+
+
 def _to_cache(decision: Decision) -> str:
     return json.dumps([decision.category, decision.confidence, decision.decided_by, decision.rule_id,
                        decision.model_version, decision.needs_review, decision.explanation], separators=(",", ":"))
@@ -213,3 +300,9 @@ def _from_cache(value: str) -> Decision:
     category, confidence, origin, rule_id, model_version, needs_review, why = json.loads(value)
     return Decision(category, confidence, confidence_level(confidence), "cache", rule_id, model_version,
                     needs_review, why, origin)
+
+
+def _from_merchant_cache(value: str, merchant: str, sign: int) -> Decision:
+    decision = _from_cache(value)
+    why = f"merchant cache: merchant {merchant!r}, {direction_name(sign)}; first decided as: {decision.explanation}"
+    return replace(decision, explanation=why)

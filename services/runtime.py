@@ -71,7 +71,8 @@ class Runtime:
             model, rules = load_registered(self.settings, version, self.rules)
         return Categorizer(rules, model, self.cache, cache_ttl_seconds=self.settings.cache_ttl_seconds,
                            abstain_threshold=self.settings.abstain_threshold,
-                           cache_namespace=self.settings.cache_namespace)
+                           cache_namespace=self.settings.cache_namespace,
+                           merchant_cache=self.settings.merchant_cache)
 
     def warm_up(self) -> None:
         """Load the models the current experiment serves, so the first task does not pay for it."""

@@ -49,7 +49,7 @@ def _metrics(task: MannaTask, chunk_id: str, job_id: str, variant: str, model_ve
         "task_id": chunk_id, "task_name": CHUNK_TASK, "job_id": job_id, "variant": variant,
         "model_version": model_version, "rows": len(report.decisions), "unique_rows": report.unique,
         "memory_hits": report.memory_hits, "cache_hits": report.cache_hits, "rule_hits": report.rule_hits,
-        "model_hits": report.model_hits,
+        "model_hits": report.model_hits, "merchant_cache_hits": report.merchant_cache_hits,
         "fallbacks": report.fallbacks, "queue_wait_ms": task.queue_wait_ms(), "cache_errors": cache_errors,
         "worker": task.request.hostname or socket.gethostname(),
         **{f"{stage}_ms": round(ms, 3) for stage, ms in report.timings_ms.items()},

@@ -65,6 +65,7 @@ def stage_breakdown(engine: Engine, job_ids: list[str]) -> dict[str, Any]:
     with engine.connect() as connection:
         row = connection.execute(text(
             f"SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(unique_rows), 0), coalesce(sum(cache_hits), 0), "
+            f"coalesce(sum(merchant_cache_hits), 0), "
             f"coalesce(sum(rule_hits), 0), coalesce(sum(model_hits), 0), coalesce(sum(labels_written), 0), "
             f"coalesce(sum(cache_errors), 0), coalesce(avg(queue_wait_ms), 0), {columns} "
             f"FROM task_metrics WHERE job_id = ANY(:jobs)"),
@@ -73,14 +74,15 @@ def stage_breakdown(engine: Engine, job_ids: list[str]) -> dict[str, Any]:
         waits = connection.execute(text(
             "SELECT queue_wait_ms FROM task_metrics WHERE job_id = ANY(:jobs) AND queue_wait_ms IS NOT NULL"),
             {"jobs": job_ids}).scalars().all()
-    tasks, rows, unique, hits, rule_hits, model_hits, written, cache_errors, wait_mean, *stage_ms = row
+    tasks, rows, unique, hits, merchant_hits, rule_hits, model_hits, written, cache_errors, wait_mean, *stage_ms = row
     wait_p95 = percentile(waits, 95) or 0.0
     per_thousand = {stage: round(float(ms) * 1000.0 / rows, 2) if rows else 0.0
                     for stage, ms in zip(STAGES, stage_ms, strict=True)}
     decided = rule_hits + model_hits
     return {
         "tasks": int(tasks), "rows": int(rows), "distinct_in_chunk": int(unique),
-        "cache_hit_rate": round(hits / unique, 4) if unique else 0.0,
+        "cache_hit_rate": round(hits / unique, 4) if unique else 0.0,  # exact key and merchant layer
+        "merchant_cache_hit_rate": round(merchant_hits / unique, 4) if unique else 0.0,
         "rule_share": round(rule_hits / decided, 4) if decided else 0.0,
         "model_share": round(model_hits / decided, 4) if decided else 0.0,
         "cache_errors": int(cache_errors),

@@ -265,6 +265,13 @@ def _plain_axes(ax: Any, xlabel: str, ylabel: str) -> None:
     ax.grid(alpha=0.3)
 
 
+def _hit_rate(result: dict[str, Any]) -> str:
+    rates = result.get("cache_hit_rates")  # the stream's, by layer; older results have the total only
+    if not rates:
+        return f"{result.get('cache_hit_rate', 0):.1%}"
+    return f"{rates['total']:.1%} (exact key {rates['exact']:.1%}, merchant layer {rates['merchant']:.1%})"
+
+
 def _markdown(result: dict[str, Any], command: str, charts: list[str]) -> str:
     machine = result["machine"]
     lines = [f"# manna bench: {result['scenario']}", "", f"{describe(result)}.", "",
@@ -273,7 +280,7 @@ def _markdown(result: dict[str, Any], command: str, charts: list[str]) -> str:
              "| figure | value |", "|---|---|",
              f"| throughput | {result['throughput_tps']:,.0f} transactions/s |",
              "| latency P50 / P95 / P99 | {p50:,.0f} / {p95:,.0f} / {p99:,.0f} ms |".format(**result["latency_ms"]),
-             f"| cache hit rate | {result.get('cache_hit_rate', 0):.1%} |",
+             f"| cache hit rate | {_hit_rate(result)} |",
              f"| peak RSS per worker process | {result['peak_rss_mb']:,.0f} MB |"]
     if "cpu_us_per_tx" in result:  # runs before the CPU accounting have none
         cpu = result["cpu_us_per_tx"]

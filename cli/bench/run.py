@@ -217,20 +217,31 @@ def _stream(bench: Bench) -> dict[str, Any]:
     per_day = bench.n // STREAM_DAYS
     days = [bench.job(bench.batch_plan(f"day{day:02d}", per_day, offset=day * per_day))
             for day in range(STREAM_DAYS)]
-    hits = sum(d["stages"]["cache_hit_rate"] * d["stages"]["distinct_in_chunk"] for d in days)
     lookups = sum(d["stages"]["distinct_in_chunk"] for d in days)
+    hits = sum(d["stages"]["cache_hit_rate"] * d["stages"]["distinct_in_chunk"] for d in days)
+    merchant = sum(d["stages"]["merchant_cache_hit_rate"] * d["stages"]["distinct_in_chunk"] for d in days)
     elapsed = sum(d["elapsed_s"] for d in days)
     latency = np.concatenate([d["latency_sample_ms"] for d in days])
-    return {"days": [{k: d[k] for k in ("throughput_tps", "cache_hit_rate", "latency_ms")} for d in days],
+    return {"days": [{k: d[k] for k in ("throughput_tps", "cache_hit_rate", "latency_ms")}
+                     | {"merchant_cache_hit_rate": d["stages"]["merchant_cache_hit_rate"]} for d in days],
             "throughput_tps": round(per_day * STREAM_DAYS / elapsed, 1),
             "latency_ms": measure.percentiles(latency),
             "cache_hit_rate": round(hits / lookups, 4) if lookups else 0.0,
+            "cache_hit_rates": _hit_rates(hits, merchant, lookups),
             "cache_key_study": _cache_key_study(bench, per_day * STREAM_DAYS),
             "labels_per_second": [x for d in days for x in d["labels_per_second"]],
             "cpu_us_per_tx": {role: round(float(np.mean([d["cpu_us_per_tx"][role] for d in days])), 1)
                               for role in days[0]["cpu_us_per_tx"]},
             "latency_sample_ms": latency.tolist()[:: max(1, len(latency) // 2000)],
             "stages": days[-1]["stages"]}
+
+
+def _hit_rates(hits: float, merchant: float, lookups: int) -> dict[str, float]:
+    """The stream's hit rate split by layer: the exact key, the merchant layer, both."""
+    if not lookups:
+        return {"exact": 0.0, "merchant": 0.0, "total": 0.0}
+    return {"exact": round((hits - merchant) / lookups, 4), "merchant": round(merchant / lookups, 4),
+            "total": round(hits / lookups, 4)}
 
 
 def _latency(bench: Bench) -> dict[str, Any]:
@@ -300,6 +311,7 @@ def _baseline(bench: Bench, result: dict[str, Any]) -> dict[str, Any]:
 def _cache_key_study(bench: Bench, n: int) -> dict[str, float]:
     """Hit rates an unbounded cache would reach on the stream under three key choices."""
     from pipeline.features import AMOUNT_EDGES, amount_bucket
+    from pipeline.merchant_layer import layer_key
     from pipeline.normalize import feature_text, merchant_key_of_text
 
     rows = rows_for(bench.options.seed, n, bench.dir)[:n]
@@ -310,6 +322,7 @@ def _cache_key_study(bench: Bench, n: int) -> dict[str, float]:
         "raw_description_and_amount": {(r["description"], r["amount"]) for r in rows},
         "feature_text_sign_bucket (ours)": set(zip(texts, signs, buckets, strict=True)),
         "merchant_key_sign": {(merchant_key_of_text(t), s) for t, s in zip(texts, signs, strict=True)},
+        "merchant_layer_key_sign (ours)": {(layer_key(t), s) for t, s in zip(texts, signs, strict=True)},
     }
     return {name: round(1 - len(distinct) / len(rows), 4) for name, distinct in keys.items()}
 

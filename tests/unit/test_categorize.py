@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from pipeline.cache import GuardedCache, MemoryCache
@@ -76,3 +77,99 @@ def test_without_a_model_non_rule_lines_get_the_fallback_for_review(rules):
 def test_below_the_abstain_threshold_means_needs_review(rules, small_model):
     report = Categorizer(rules, small_model, abstain_threshold=1.0).categorize(CHUNK)
     assert [d.needs_review for d in report.decisions] == [False, True, True, True]
+
+
+# The merchant layer: one model decision per merchant and direction, in front of the model only.
+
+SEATTLE = txn(10, "STARBUCKS STORE #1234 SEATTLE WA", "-12.50")
+PORTLAND = txn(11, "STARBUCKS STORE #55 PORTLAND OR", "-4.10")  # another store, amount bucket, feature text
+
+
+class CountingCache(MemoryCache):
+    def __init__(self):
+        super().__init__()
+        self.reads = []
+
+    def get_many(self, keys):
+        self.reads.append(list(keys))
+        return super().get_many(keys)
+
+
+def layered(rules, model, cache, **kwargs):
+    return Categorizer(rules, model, cache, merchant_cache=True, **kwargs)
+
+
+def test_another_store_of_a_merchant_is_answered_by_the_merchant_layer(rules, small_model):
+    cache = CountingCache()
+    first = layered(rules, small_model, cache).categorize([SEATTLE])
+    assert first.decisions[0].decided_by == "model" and first.decisions[0].confidence >= 0.85
+    second = layered(rules, small_model, cache).categorize([PORTLAND])
+    served = second.decisions[0]
+    assert (second.merchant_cache_hits, second.cache_hits, second.model_hits) == (1, 1, 0)
+    assert (served.decided_by, served.cached_from, served.category) == ("cache", "model", "food.coffee")
+    assert served.explanation.startswith("merchant cache: merchant 'starbucks', money out; first decided as: ")
+    assert served.explanation.endswith(first.decisions[0].explanation)
+    assert [len(keys) for keys in cache.reads] == [2, 2]  # one read per chunk: exact and merchant key together
+
+
+def test_the_exact_key_wins_over_the_merchant_layer(rules, small_model):
+    cache = MemoryCache()
+    layered(rules, small_model, cache).categorize([SEATTLE])
+    again = layered(rules, small_model, cache).categorize([SEATTLE])
+    assert (again.cache_hits, again.merchant_cache_hits) == (1, 0)
+    assert not again.decisions[0].explanation.startswith("merchant cache")
+
+
+def test_a_rule_with_an_amount_or_account_condition_still_decides_its_lines(tmp_path, small_model):
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n"
+                    "  - {id: big-coffee, category: shopping.general, pattern: starbucks, amount_min: 100}\n"
+                    "  - {id: office-coffee, category: bills.software, pattern: starbucks, accounts: [work]}\n")
+    rules = RuleSet.load(path)
+    cache = MemoryCache()
+    assert layered(rules, small_model, cache).categorize([SEATTLE]).decisions[0].decided_by == "model"
+    big = txn(12, "STARBUCKS STORE #55 PORTLAND OR", "-150.00")
+    work = txn(13, "STARBUCKS STORE #56 PORTLAND OR", "-4.10", account="work")
+    report = layered(rules, small_model, cache).categorize([big, work, PORTLAND])
+    assert [(d.decided_by, d.rule_id) for d in report.decisions] == [
+        ("rule", "big-coffee"), ("rule", "office-coffee"), ("cache", None)]
+    assert report.merchant_cache_hits == 1
+
+
+def test_rule_and_fallback_decisions_never_get_a_merchant_entry(rules):
+    cache = MemoryCache()
+    layered(rules, None, cache).categorize([CHUNK[0], SEATTLE])  # a rule line and, without a model, a fallback
+    assert len(cache._items) == 1  # the rule's exact entry; nothing at merchant level, no fallback
+
+
+def test_a_decision_that_changes_with_the_amount_gets_no_merchant_entry(rules, small_model, monkeypatch):
+    import pipeline.categorize as categorize
+
+    monkeypatch.setattr(categorize, "amount_steady", lambda model, proba, amounts: np.zeros(len(amounts), bool))
+    cache = MemoryCache()
+    layered(rules, small_model, cache).categorize([SEATTLE])
+    assert len(cache._items) == 1  # the exact entry only
+    assert layered(rules, small_model, cache).categorize([PORTLAND]).merchant_cache_hits == 0
+
+
+def test_a_new_model_or_rule_set_version_misses_the_merchant_layer(rules, small_model):
+    cache = MemoryCache()
+    layered(rules, small_model, cache).categorize([SEATTLE])
+    newer_rules = RuleSet(rules.rules, "r-newer")
+    assert layered(newer_rules, small_model, cache).categorize([PORTLAND]).merchant_cache_hits == 0
+    assert layered(rules, small_model, cache, cache_namespace="other").categorize([PORTLAND]).cache_hits == 0
+    small_model.version = "m-newer"
+    try:
+        assert layered(rules, small_model, cache).categorize([PORTLAND]).merchant_cache_hits == 0
+    finally:
+        small_model.version = "m-test"
+
+
+def test_switched_off_the_layer_neither_reads_nor_writes_merchant_entries(rules, small_model):
+    cache = CountingCache()
+    off = Categorizer(rules, small_model, cache, merchant_cache=False)
+    off.categorize([SEATTLE])
+    report = off.categorize([PORTLAND])
+    assert (report.merchant_cache_hits, report.model_hits) == (0, 1)
+    assert len(cache._items) == 2 and [len(keys) for keys in cache.reads] == [1, 1]
+    assert layered(rules, small_model, cache).categorize([txn(14, "STARBUCKS SEATTLE WA")]).cache_hits == 0

@@ -23,6 +23,7 @@ def test_view_has_the_contract_columns_in_order_and_migrations_reverse(tmp_path)
     assert columns[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
     assert columns[len(CONTRACT_COLUMNS):] == ["needs_review", "correction_id"]
     assert set(inspect(engine).get_table_names()) >= TABLES
+    assert "merchant_cache_hits" in {column["name"] for column in inspect(engine).get_columns("task_metrics")}
     downgrade(url, "base")
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade(url)

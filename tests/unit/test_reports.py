@@ -74,6 +74,13 @@ def test_latency_axis_is_cut_at_a_measured_p99_9_and_says_whether_it_cut():
     assert bench.clip_limit([[]]) == (1.0, False)
 
 
+def test_the_stream_reports_its_hit_rate_by_cache_layer_and_older_results_the_total():
+    rates = {"exact": 0.2, "merchant": 0.55, "total": 0.75}
+    assert bench._hit_rate({"cache_hit_rate": 0.75, "cache_hit_rates": rates}) == (
+        "75.0% (exact key 20.0%, merchant layer 55.0%)")
+    assert bench._hit_rate({"cache_hit_rate": 0.46}) == "46.0%"
+
+
 def test_titles_carry_the_scenario_and_its_size():
     assert bench.describe(bench_result()) == "cold, 1,000,000 transactions, 2 workers"
     soak = {"scenario": "soak", "n": 20_000, "workers": 2, "soak_minutes": 10.0, "soak_rate_tps": 2674.9,
