@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -135,8 +136,8 @@ def _describe(folded: Folded, n_rows: int, top: int) -> list[str]:
     order = order[rank < top]
     starts = np.concatenate([first, others])[order].tolist()
     ends = np.concatenate([last, others])[order].tolist()
-    names = folded.names.tolist()
-    labels = [_phrase_label(names[start:end + 1], folded.labels) if phrase else folded.labels[names[start]]
+    names, word_of = folded.names.tolist(), folded.labels.__getitem__
+    labels = [_phrase_label(tuple(map(word_of, names[start:end + 1]))) if phrase else word_of(names[start])
               for start, end, phrase in zip(starts, ends, (order < len(first)).tolist(), strict=True)]
     texts = [f"{label} ({value:+.1f})" for label, value in zip(labels, values[order].tolist(), strict=True)]
     bounds = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
@@ -159,9 +160,9 @@ def _phrases(folded: Folded, words: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return words[starts], words[ends], np.add.reduceat(value, starts)
 
 
-def _phrase_label(names: list[int], labels: list[str]) -> str:
+@lru_cache(maxsize=50_000)  # the same phrases come back line after line
+def _phrase_label(words: tuple[str, ...]) -> str:
     """``merchant "blue bottle"``, or ``place "oakland ca"`` for a city and/or state codes."""
-    words = [labels[name] for name in names]
     place = words
     while place and place[-1] in US_STATES:
         place = place[:-1]
