@@ -36,6 +36,7 @@ WORD_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf
 LEXICON_PATH = Path(__file__).parent / "data" / "lexicon.yaml"
 _WORD = re.compile(WORD_PARAMS["token_pattern"])
 _MAX_WINDOW_BITS = 63  # n-gram ids are int64
+_DIRECT_BITS = 20  # n-grams whose ids fit are found in a table (at most 2**20 columns, 4 MB), not by search
 _KNOWN_WORDS = 20_000  # words whose columns an Attribution keeps (a few hundred bytes each)
 
 
@@ -109,20 +110,49 @@ class CharNgrams:
         rows, columns = [], []
         window = codes
         zeros = np.concatenate(([0], np.cumsum(codes == 0)))
+        direct = self._direct()
         for n in range(2, self.max_n + 1):
             window = (window[:-1] << self.bits) | codes[n - 1:]
             starts = np.flatnonzero(zeros[n:] == zeros[:-n])  # windows without a sentinel
-            found = np.searchsorted(self.sorted_ids, window[starts]).clip(max=len(self.sorted_ids) - 1)
-            hit = self.sorted_ids[found] == window[starts]
+            if n * self.bits <= _DIRECT_BITS:
+                column = direct[window[starts]]
+                hit = column >= 0
+                column = column[hit]
+            else:
+                found = np.searchsorted(self.sorted_ids, window[starts]).clip(max=len(self.sorted_ids) - 1)
+                hit = self.sorted_ids[found] == window[starts]
+                column = self.sorted_columns[found[hit]]
             rows.append(row_of_char[starts[hit]])
-            columns.append(self.sorted_columns[found[hit]])
+            columns.append(column)
         return _count_rows(np.concatenate(rows), np.concatenate(columns), len(texts), len(self.idf))
 
     def _codes(self, text: str) -> np.ndarray:
         points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        rank = np.searchsorted(self.alphabet, points).clip(max=len(self.alphabet) - 1)
-        known = self.alphabet[rank] == points
-        return np.where(known, rank + 1, 0).astype(np.int64)  # unknown characters end windows too
+        table = self._code_table()
+        return table[np.minimum(points, len(table) - 1)]  # unknown characters (code 0) end windows too
+
+    def _code_table(self) -> np.ndarray:
+        """Code of every character up to the alphabet's last (0: not in it), and a last 0 for all above."""
+        table: np.ndarray | None = self.__dict__.get("_codes_of")
+        if table is None:
+            table = np.zeros(int(self.alphabet[-1]) + 2 if len(self.alphabet) else 1, dtype=np.int64)
+            table[self.alphabet] = np.arange(1, len(self.alphabet) + 1)
+            self.__dict__["_codes_of"] = table
+        return table
+
+    def _direct(self) -> np.ndarray:
+        """Column of every window id of up to ``_DIRECT_BITS`` bits (-1: none): short n-grams skip the search."""
+        table: np.ndarray | None = self.__dict__.get("_columns_of")
+        if table is None:
+            table = np.full(1 << self.bits * min(self.max_n, _DIRECT_BITS // self.bits), -1, dtype=np.int32)
+            short = (self.sorted_ids >= 0) & (self.sorted_ids < len(table))
+            table[self.sorted_ids[short]] = self.sorted_columns[short]
+            self.__dict__["_columns_of"] = table
+        return table
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lookup tables are rebuilt in each process on first use; artifacts stay as they were.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_codes_of", "_columns_of")}
 
 
 class WordNgrams:
