@@ -170,26 +170,27 @@ class WordNgrams:
 
     def transform(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """TF-IDF rows of word uni- and bigrams, and binary rows of lexicon groups."""
-        vocabulary, word_groups = self.vocabulary, self.word_groups
-        rows: list[int] = []
-        columns: list[int] = []
-        lex_rows: list[int] = []
-        lex_columns: list[int] = []
-        for row, text in enumerate(texts):
-            tokens = _WORD.findall(text.lower())
-            grams = tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
-            found = [vocabulary[g] for g in grams if g in vocabulary]
-            rows.extend([row] * len(found))
-            columns.extend(found)
-            groups = {g for token in tokens for g in word_groups.get(token, ())}
-            lex_rows.extend([row] * len(groups))
-            lex_columns.extend(groups)
-        counts = _count_rows(np.array(rows, dtype=np.int32), np.array(columns, dtype=np.int32), len(texts),
-                             len(self.idf))
-        words = _tfidf_in_place(counts, self.idf)
-        lexicon = sp.csr_matrix((np.ones(len(lex_rows), dtype=np.float32), (lex_rows, lex_columns)),
-                                shape=(len(texts), len(self.groups)))
-        return words, lexicon
+        # Python touches each line once (tokens and bigram strings); lookups and rows are per batch.
+        lines = [_WORD.findall(text.lower()) for text in texts]
+        tokens = list(chain.from_iterable(lines))
+        per_line = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
+        bigrams = list(map(" ".join, chain.from_iterable(map(pairwise, lines))))
+        grams = np.fromiter(map(self.vocabulary.get, chain(tokens, bigrams), repeat(-1)), dtype=np.int32,
+                            count=len(tokens) + len(bigrams))
+        rows = np.concatenate([np.repeat(np.arange(len(lines), dtype=np.int32), per_line),
+                               np.repeat(np.arange(len(lines), dtype=np.int32), np.maximum(per_line - 1, 0))])
+        known = grams >= 0
+        words = _tfidf_in_place(_count_rows(rows[known], grams[known], len(texts), len(self.idf)), self.idf)
+        return words, self._lexicon(tokens, rows[:len(tokens)], len(texts))
+
+    def _lexicon(self, tokens: list[str], rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        """Binary rows: the lexicon groups of each line's tokens (a group once however many tokens fire it)."""
+        word_groups, width = self.word_groups, max(len(self.groups), 1)
+        hits = [(i, group) for i, token in enumerate(tokens) if token in word_groups for group in word_groups[token]]
+        at, groups = np.array(hits, dtype=np.int64).reshape(-1, 2).T
+        keys = np.unique(rows[at].astype(np.int64) * width + groups)
+        return sp.csr_matrix((np.ones(len(keys), dtype=np.float32), (keys // width, keys % width)),
+                             shape=(n_rows, len(self.groups)))
 
 
 def _count_rows(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:

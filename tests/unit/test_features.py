@@ -75,3 +75,16 @@ def test_lookup_tables_are_rebuilt_per_process_and_never_pickled(fitted):
     assert pickle.dumps(our_char) == before
     _assert_same(pickle.loads(before).transform(lines), used)
     _assert_same(used, char.transform(lines))
+
+
+def test_lexicon_rows_are_the_set_of_groups_of_each_lines_tokens():
+    from pipeline.features import _WORD, default_lexicon
+
+    lines = [feature_text(r["description"]) for r in Generator(8).rows(500)] + EDGE_CASES + ["shell gas shell"]
+    features = FeatureSet.fit(lines)
+    _, lexicon = features.word.transform(lines)
+    groups = features.word.groups
+    expected = [{groups.index(g) for t in _WORD.findall(line.lower()) for g, words in default_lexicon().items()
+                 if t in words} for line in lines]
+    assert [set(lexicon[i].indices.tolist()) for i in range(len(lines))] == expected
+    assert set(lexicon.data.tolist()) <= {1.0}
