@@ -286,9 +286,14 @@ class Attribution:
         every = list(chain.from_iterable(lines))
         table = self._table
         word_of = np.fromiter(map(table.ids.get, every, repeat(-1)), dtype=np.intp, count=len(every))
-        if len(word_of) and word_of.min() < 0:  # words never seen: learn them, then look all up again
-            table = self._learn(every)
-            word_of = np.fromiter(map(table.ids.__getitem__, every), dtype=np.intp, count=len(every))
+        unknown = np.flatnonzero(word_of < 0)
+        if len(unknown):  # words never seen: learn them in one batch
+            learned = self._learn(every)
+            if learned.ids is table.ids:  # the table grew: the ids found stand
+                word_of[unknown] = [learned.ids[every[i]] for i in unknown.tolist()]
+            else:  # it started afresh
+                word_of = np.fromiter(map(learned.ids.__getitem__, every), dtype=np.intp, count=len(every))
+            table = learned
         lengths = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
         row_of = np.repeat(np.arange(len(lines), dtype=np.int64), lengths)
 

@@ -147,9 +147,9 @@ def _describe(folded: Folded, n_rows: int, top: int) -> list[str]:
     starts = np.concatenate([first, others])[order].tolist()
     ends = np.concatenate([last, others])[order].tolist()
     names, word_of = folded.names.tolist(), folded.labels.__getitem__
-    labels = [_phrase_label(tuple(map(word_of, names[start:end + 1]))) if phrase else word_of(names[start])
-              for start, end, phrase in zip(starts, ends, (order < len(first)).tolist(), strict=True)]
-    texts = [f"{label} ({value:+.1f})" for label, value in zip(labels, values[order].tolist(), strict=True)]
+    texts = [f"{_phrase_label(tuple(map(word_of, names[start:end + 1]))) if phrase else word_of(names[start])}"
+             f" ({value:+.1f})" for start, end, phrase, value
+             in zip(starts, ends, (order < len(first)).tolist(), values[order].tolist(), strict=True)]
     bounds = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
     return [", ".join(texts[start:end]) for start, end in pairwise(bounds)]
 
