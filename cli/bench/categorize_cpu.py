@@ -126,9 +126,20 @@ def dump(model_dir: Path, out: Path) -> None:
     out.write_text(json.dumps(rows), encoding="utf-8")
 
 
+def _use_tree(tree: Path) -> None:
+    """Import ``pipeline`` from ``tree``: an editable install of Manna would otherwise win over PYTHONPATH."""
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__name__.lower()]
+    sys.path.insert(0, str(tree))
+    import pipeline
+
+    if Path(pipeline.__file__).resolve().parents[1] != tree.resolve():
+        raise SystemExit(f"pipeline came from {pipeline.__file__}, not from {tree}")
+
+
 def _run_child(tree: Path, model_dir: Path, args: list[str]) -> str:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    command = [sys.executable, str(Path(__file__).resolve()), "--model-dir", str(model_dir), *args]
+    command = [sys.executable, str(Path(__file__).resolve()), "--model-dir", str(model_dir), "--tree", str(tree),
+               *args]
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -170,7 +181,9 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=5, help="1,000-row chunks per repeat")
     parser.add_argument("--child", nargs=2, type=int, metavar=("REPEATS", "CHUNKS"), help=argparse.SUPPRESS)
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    _use_tree(args.tree)
     if not (args.model_dir / "model.joblib").is_file():
         _train(args.model_dir)
     if args.child:
