@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import re
 import string
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, pairwise
+from itertools import chain, pairwise, repeat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +36,7 @@ WORD_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf
 LEXICON_PATH = Path(__file__).parent / "data" / "lexicon.yaml"
 _WORD = re.compile(WORD_PARAMS["token_pattern"])
 _MAX_WINDOW_BITS = 63  # n-gram ids are int64
+_DIRECT_BITS = 20  # n-grams whose ids fit are found in a table (at most 2**20 columns, 4 MB), not by search
 _KNOWN_WORDS = 20_000  # words whose columns an Attribution keeps (a few hundred bytes each)
 
 
@@ -108,20 +110,49 @@ class CharNgrams:
         rows, columns = [], []
         window = codes
         zeros = np.concatenate(([0], np.cumsum(codes == 0)))
+        direct = self._direct()
         for n in range(2, self.max_n + 1):
             window = (window[:-1] << self.bits) | codes[n - 1:]
             starts = np.flatnonzero(zeros[n:] == zeros[:-n])  # windows without a sentinel
-            found = np.searchsorted(self.sorted_ids, window[starts]).clip(max=len(self.sorted_ids) - 1)
-            hit = self.sorted_ids[found] == window[starts]
+            if n * self.bits <= _DIRECT_BITS:
+                column = direct[window[starts]]
+                hit = column >= 0
+                column = column[hit]
+            else:
+                found = np.searchsorted(self.sorted_ids, window[starts]).clip(max=len(self.sorted_ids) - 1)
+                hit = self.sorted_ids[found] == window[starts]
+                column = self.sorted_columns[found[hit]]
             rows.append(row_of_char[starts[hit]])
-            columns.append(self.sorted_columns[found[hit]])
+            columns.append(column)
         return _count_rows(np.concatenate(rows), np.concatenate(columns), len(texts), len(self.idf))
 
     def _codes(self, text: str) -> np.ndarray:
         points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        rank = np.searchsorted(self.alphabet, points).clip(max=len(self.alphabet) - 1)
-        known = self.alphabet[rank] == points
-        return np.where(known, rank + 1, 0).astype(np.int64)  # unknown characters end windows too
+        table = self._code_table()
+        return table[np.minimum(points, len(table) - 1)]  # unknown characters (code 0) end windows too
+
+    def _code_table(self) -> np.ndarray:
+        """Code of every character up to the alphabet's last (0: not in it), and a last 0 for all above."""
+        table: np.ndarray | None = self.__dict__.get("_codes_of")
+        if table is None:
+            table = np.zeros(int(self.alphabet[-1]) + 2 if len(self.alphabet) else 1, dtype=np.int64)
+            table[self.alphabet] = np.arange(1, len(self.alphabet) + 1)
+            self.__dict__["_codes_of"] = table
+        return table
+
+    def _direct(self) -> np.ndarray:
+        """Column of every window id of up to ``_DIRECT_BITS`` bits (-1: none): short n-grams skip the search."""
+        table: np.ndarray | None = self.__dict__.get("_columns_of")
+        if table is None:
+            table = np.full(1 << self.bits * min(self.max_n, _DIRECT_BITS // self.bits), -1, dtype=np.int32)
+            short = (self.sorted_ids >= 0) & (self.sorted_ids < len(table))
+            table[self.sorted_ids[short]] = self.sorted_columns[short]
+            self.__dict__["_columns_of"] = table
+        return table
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lookup tables are rebuilt in each process on first use; artifacts stay as they were.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_codes_of", "_columns_of")}
 
 
 class WordNgrams:
@@ -139,26 +170,27 @@ class WordNgrams:
 
     def transform(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """TF-IDF rows of word uni- and bigrams, and binary rows of lexicon groups."""
-        vocabulary, word_groups = self.vocabulary, self.word_groups
-        rows: list[int] = []
-        columns: list[int] = []
-        lex_rows: list[int] = []
-        lex_columns: list[int] = []
-        for row, text in enumerate(texts):
-            tokens = _WORD.findall(text.lower())
-            grams = tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
-            found = [vocabulary[g] for g in grams if g in vocabulary]
-            rows.extend([row] * len(found))
-            columns.extend(found)
-            groups = {g for token in tokens for g in word_groups.get(token, ())}
-            lex_rows.extend([row] * len(groups))
-            lex_columns.extend(groups)
-        counts = _count_rows(np.array(rows, dtype=np.int32), np.array(columns, dtype=np.int32), len(texts),
-                             len(self.idf))
-        words = _tfidf_in_place(counts, self.idf)
-        lexicon = sp.csr_matrix((np.ones(len(lex_rows), dtype=np.float32), (lex_rows, lex_columns)),
-                                shape=(len(texts), len(self.groups)))
-        return words, lexicon
+        # Python touches each line once (tokens and bigram strings); lookups and rows are per batch.
+        lines = [_WORD.findall(text.lower()) for text in texts]
+        tokens = list(chain.from_iterable(lines))
+        per_line = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
+        bigrams = list(map(" ".join, chain.from_iterable(map(pairwise, lines))))
+        grams = np.fromiter(map(self.vocabulary.get, chain(tokens, bigrams), repeat(-1)), dtype=np.int32,
+                            count=len(tokens) + len(bigrams))
+        rows = np.concatenate([np.repeat(np.arange(len(lines), dtype=np.int32), per_line),
+                               np.repeat(np.arange(len(lines), dtype=np.int32), np.maximum(per_line - 1, 0))])
+        known = grams >= 0
+        words = _tfidf_in_place(_count_rows(rows[known], grams[known], len(texts), len(self.idf)), self.idf)
+        return words, self._lexicon(tokens, rows[:len(tokens)], len(texts))
+
+    def _lexicon(self, tokens: list[str], rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        """Binary rows: the lexicon groups of each line's tokens (a group once however many tokens fire it)."""
+        word_groups, width = self.word_groups, max(len(self.groups), 1)
+        hits = [(i, group) for i, token in enumerate(tokens) if token in word_groups for group in word_groups[token]]
+        at, groups = np.array(hits, dtype=np.int64).reshape(-1, 2).T
+        keys = np.unique(rows[at].astype(np.int64) * width + groups)
+        return sp.csr_matrix((np.ones(len(keys), dtype=np.float32), (keys // width, keys % width)),
+                             shape=(n_rows, len(self.groups)))
 
 
 def _count_rows(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:
@@ -245,70 +277,84 @@ class Attribution:
         self.text_columns = features.text_columns
         self.labels = features.labels()
         self.to_unigrams = _unigram_map(features)
-        self._known: dict[str, _Word] = {}
+        self._table = _WordTable.empty()
+        self._learning = threading.Lock()
 
     def fold(self, matrix: sp.csr_matrix, values: np.ndarray, texts: Sequence[str]) -> Folded:
         """Sum ``values`` (one per entry of ``matrix``, indices sorted) per word of ``texts``, its rows' lines."""
         lines = [text.lower().split() for text in texts]  # the words char_wb cuts n-grams from
         every = list(chain.from_iterable(lines))
-        distinct = list(dict.fromkeys(every))
-        index = {word: i for i, word in enumerate(distinct)}
-        word_of = np.fromiter(map(index.__getitem__, every), dtype=np.intp, count=len(every))
+        table = self._table
+        word_of = np.fromiter(map(table.ids.get, every, repeat(-1)), dtype=np.intp, count=len(every))
+        unknown = np.flatnonzero(word_of < 0)
+        if len(unknown):  # words never seen: learn them in one batch
+            learned = self._learn(every)
+            if learned.ids is table.ids:  # the table grew: the ids found stand
+                word_of[unknown] = [learned.ids[every[i]] for i in unknown.tolist()]
+            else:  # it started afresh
+                word_of = np.fromiter(map(learned.ids.__getitem__, every), dtype=np.intp, count=len(every))
+            table = learned
         lengths = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
         row_of = np.repeat(np.arange(len(lines), dtype=np.int64), lengths)
-        held, names = self._held(distinct)
 
         entry_rows = _entries(matrix)[0]
         keys = entry_rows.astype(np.int64) * matrix.shape[1] + matrix.indices
         text = self._onto_unigrams(matrix, values, keys)
-        occurrence, columns, counts = _entries(held[word_of])
+        occurrence, columns, counts = table.held(word_of)
         entry, found = _lookup(keys, row_of[occurrence] * matrix.shape[1] + columns)
         counts = counts[found]
         holders = np.bincount(entry, weights=counts, minlength=len(values))  # a column two words of a line hold
         folded = np.bincount(occurrence[found], weights=text[entry] * counts / holders[entry], minlength=len(word_of))
 
-        named = np.flatnonzero(np.array([bool(name) for name in names], dtype=bool)[word_of])
+        named = np.flatnonzero(table.named[word_of])
         other = np.flatnonzero(matrix.indices >= self.text_columns)
         position = np.arange(len(word_of)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        words = table.names[:]  # one copy: another thread may add words meanwhile
         return Folded(
             rows=np.concatenate([row_of[named], entry_rows[other]]),
             values=np.concatenate([folded[named], values[other]]),
             positions=np.concatenate([position[named], np.full(len(other), -1)]),
-            names=np.concatenate([word_of[named], len(names) + matrix.indices[other] - self.text_columns]),
-            labels=names + self.labels,
+            names=np.concatenate([word_of[named], len(words) + matrix.indices[other] - self.text_columns]),
+            labels=words + self.labels,
         )
 
     def _onto_unigrams(self, matrix: sp.csr_matrix, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """``values`` with each word bigram's moved onto the unigram entries of its tokens, on the same row."""
-        moved = (sp.csr_matrix((values, matrix.indices, matrix.indptr), shape=matrix.shape) @ self.to_unigrams).tocoo()
-        bigrams_and_unigrams = (matrix.indices >= self.word_start) & (matrix.indices < self.text_columns)
-        text = np.where(bigrams_and_unigrams, 0.0, values)
-        at, found = _lookup(keys, moved.row.astype(np.int64) * matrix.shape[1] + moved.col)
-        text[at] += moved.data[found]  # one entry per (row, unigram): a product sums its duplicates
-        return text
+        """``values`` with each word bigram's moved onto the unigram entries of its tokens, on the same row.
 
-    def _held(self, words: list[str]) -> tuple[sp.csr_matrix, list[str]]:
-        """How often each word produces each text column, and each word's name ("" for a number).
-
-        Kept per word, since lines repeat the same words; forgotten all at once past ``_KNOWN_WORDS``.
+        Only the word n-gram entries move, each to its row of ``to_unigrams``; the sums run in the order
+        a sparse product ``values @ to_unigrams`` would use, so the figures are that product's.
         """
-        cache = self._known  # one dict throughout: another thread may start a fresh one meanwhile
-        known = {word: cache[word] for word in words if word in cache}
-        missing = [word for word in words if word not in known]
-        if missing:
-            learned = dict(zip(missing, self._facts(missing), strict=True))
-            if len(self._known) + len(learned) > _KNOWN_WORDS:
-                self._known = {}
-            self._known.update(learned)
-            known.update(learned)
-        facts = [known[word] for word in words]
-        lengths = np.fromiter((len(f.columns) for f in facts), dtype=np.int64, count=len(facts))
-        held = sp.csr_matrix((np.concatenate([f.counts for f in facts]), np.concatenate([f.columns for f in facts]),
-                              np.concatenate(([0], np.cumsum(lengths)))), shape=(len(words), self.text_columns))
-        return held, [f.name for f in facts]
+        words = np.flatnonzero((matrix.indices >= self.word_start) & (matrix.indices < self.text_columns))
+        targets = self.to_unigrams.indptr
+        starts, counts = targets[matrix.indices[words]], np.diff(targets)[matrix.indices[words]]
+        pick = _ranges(starts, counts)
+        source = np.repeat(words, counts)
+        at, found = _lookup(keys, _entries(matrix)[0][source].astype(np.int64) * matrix.shape[1]
+                            + self.to_unigrams.indices[pick])
+        moved = values[source[found]].astype(np.float64) * self.to_unigrams.data[pick[found]]
+        onto = np.bincount(at, weights=moved, minlength=len(values))
+        in_words = np.zeros(len(values), dtype=bool)
+        in_words[words] = True
+        return np.where(in_words, onto, values).astype(values.dtype)
 
-    def _facts(self, words: list[str]) -> list[_Word]:
-        """Columns, counts and name of words not seen before, all computed in one batch."""
+    def _learn(self, words: list[str]) -> _WordTable:
+        """The word table, with those of ``words`` it lacked learned in one batch.
+
+        Lines repeat the same words, so the table is kept; past ``_KNOWN_WORDS`` it starts afresh.
+        Learning takes a lock (API threads may fold at once); the table returned holds all ``words``.
+        """
+        with self._learning:
+            table = self._table
+            missing = [word for word in dict.fromkeys(words) if word not in table.ids]
+            if len(table.names) + len(missing) > _KNOWN_WORDS:
+                table, missing = _WordTable.empty(), list(dict.fromkeys(words))
+            if missing:
+                table = table.extended(missing, *self._facts(missing))
+            self._table = table
+        return table
+
+    def _facts(self, words: list[str]) -> tuple[sp.csr_matrix, list[str]]:
+        """The text columns each word produces (char n-grams, then its tokens' unigrams), how often, and its name."""
         tokens = [_WORD.findall(word) for word in words]
         rows = [row for row, found in enumerate(tokens) for t in found if t in self.vocabulary]
         columns = [self.vocabulary[t] for found in tokens for t in found if t in self.vocabulary]
@@ -317,19 +363,49 @@ class Attribution:
         held = sp.hstack([self.char.counts(words), unigrams], format="csr", dtype=np.float32)
         names = [word.strip(string.punctuation) if any(not t.isdigit() for t in found) else ""
                  for word, found in zip(words, tokens, strict=True)]
-        return [_Word(held.indices[start:end], held.data[start:end], name)
-                for (start, end), name in zip(pairwise(held.indptr.tolist()), names, strict=True)]
+        return held, names
 
 
-class _Word(NamedTuple):
-    """The text columns a word produces (char n-grams, then its tokens' unigrams), how often, and its name.
+@dataclass(frozen=True)
+class _WordTable:
+    """Words seen so far, by id: the text columns each produces and how often (rows of a CSR), and its name."""
 
-    The arrays are views into the matrix of the batch that first saw the word.
-    """
-
+    ids: dict[str, int]
+    indptr: np.ndarray
     columns: np.ndarray
     counts: np.ndarray
-    name: str  # as shown; "" for a number (the normalizer's "0")
+    names: list[str]  # as shown; "" for a number (the normalizer's "0")
+    named: np.ndarray
+
+    @classmethod
+    def empty(cls) -> _WordTable:
+        """A table of no words."""
+        return cls({}, np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32),
+                   [], np.zeros(0, dtype=bool))
+
+    def extended(self, words: list[str], held: sp.csr_matrix, names: list[str]) -> _WordTable:
+        """The table with ``words`` added (``held`` and ``names`` as ``Attribution._facts`` gives them).
+
+        The ids dict and the names list are shared and only grow: a table handed out earlier still
+        holds every word it was handed out for.
+        """
+        self.ids.update((word, len(self.names) + i) for i, word in enumerate(words))
+        self.names.extend(names)
+        return _WordTable(
+            ids=self.ids,
+            indptr=np.concatenate([self.indptr, self.indptr[-1] + held.indptr[1:].astype(np.int64)]),
+            columns=np.concatenate([self.columns, held.indices.astype(np.int32)]),
+            counts=np.concatenate([self.counts, held.data]),
+            names=self.names,
+            named=np.concatenate([self.named, np.array([bool(name) for name in names], dtype=bool)]),
+        )
+
+    def held(self, word_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Occurrence, column and count of every text column the words ``word_of`` (ids) produce."""
+        starts = self.indptr[word_of]
+        counts = self.indptr[word_of + 1] - starts
+        pick = _ranges(starts, counts)
+        return np.repeat(np.arange(len(word_of)), counts), self.columns[pick], self.counts[pick]
 
 
 def _unigram_map(features: FeatureSet) -> sp.csr_matrix:
@@ -354,6 +430,12 @@ def _unigram_map(features: FeatureSet) -> sp.csr_matrix:
 def _entries(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row, column and value of every stored entry."""
     return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)), matrix.indices, matrix.data
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices ``starts[i], ..., starts[i] + counts[i] - 1`` for every ``i``, concatenated."""
+    ends = np.cumsum(counts)
+    return np.asarray(np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - counts), counts))
 
 
 def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

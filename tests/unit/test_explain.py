@@ -4,6 +4,7 @@ The fold from feature columns back to words is vectorized; a plain-Python fold, 
 definition (each n-gram's contribution shared among the words holding it), holds it to its numbers.
 """
 
+import dataclasses
 import re
 import string
 from collections import Counter
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.features import CHAR_PARAMS, WORD_PARAMS, amount_labels
+from pipeline.features import CHAR_PARAMS, WORD_PARAMS, Attribution, amount_labels
 from pipeline.generate import Generator
 from pipeline.normalize import feature_text
 
@@ -132,3 +133,33 @@ def test_no_rows_and_mismatched_texts(small_model):
     assert small_model.explain(matrix, [], []) == []
     with pytest.raises(ValueError, match="texts"):
         small_model.explain(small_model.vectorize(["a"], [1.0]), [], ["food.coffee"])
+
+
+def test_every_folded_word_is_the_reference_fold_to_float_precision(small_model):
+    rows = [*Generator(13).rows(200), {"description": "E EE EEE EE E", "amount": "-4"},
+            {"description": "VACASA 0 0 RENTAL", "amount": "-900"}, {"description": "#1234 5678 90", "amount": "-3"}]
+    texts = [feature_text(r["description"]) for r in rows]
+    matrix = small_model.vectorize(texts, [float(r["amount"]) for r in rows])
+    categories, _ = small_model.predict_matrix(matrix)
+    coef = small_model.classifier.coef_[[list(small_model.classes).index(c) for c in categories]]
+    contributions = matrix.data * coef[np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)), matrix.indices]
+    folded = Attribution(small_model.features).fold(matrix, contributions, texts)
+    for i, (text, category) in enumerate(zip(texts, categories, strict=True)):
+        per_word, words, others = reference_fold(small_model, text, matrix[i], category)
+        mine = np.flatnonzero(folded.rows == i)
+        in_text = [j for j in mine if folded.positions[j] >= 0]
+        found = {int(folded.positions[j]): float(folded.values[j]) for j in in_text}
+        assert found.keys() == per_word.keys()
+        assert all(found[p] == pytest.approx(v, rel=1e-5, abs=1e-6) for p, v in per_word.items())
+        assert all(folded.labels[folded.names[j]] == words[folded.positions[j]] for j in in_text)
+        labelled = {folded.labels[folded.names[j]]: float(folded.values[j]) for j in mine if folded.positions[j] < 0}
+        assert labelled == pytest.approx(others, rel=1e-5)
+
+
+def test_explanations_do_not_depend_on_the_words_an_attribution_has_seen(small_model, monkeypatch):
+    batches = [Generator(seed).rows(150) for seed in (14, 15, 14)]
+    args = [([r["description"] for r in rows], [float(r["amount"]) for r in rows]) for rows in batches]
+    fresh = [explain(dataclasses.replace(small_model), *a)[0] for a in args]  # no words known yet
+    monkeypatch.setattr("pipeline.features._KNOWN_WORDS", 40)  # the table starts afresh at every batch
+    model = dataclasses.replace(small_model)
+    assert [explain(model, *a)[0] for a in args] == fresh

@@ -1,5 +1,7 @@
 """The numpy transform must give exactly the matrix scikit-learn's vectorizers give."""
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -63,3 +65,26 @@ def test_amount_block_names_direction_and_bucket():
     amount = [[labels[j - features.text_columns] for j in matrix[i].indices if j >= features.text_columns]
               for i in range(2)]
     assert amount == [["amount 0-5 out"], ["amount 200-1000 in"]]
+
+
+def test_lookup_tables_are_rebuilt_per_process_and_never_pickled(fitted):
+    char, _, our_char, _ = fitted
+    lines = [feature_text(r["description"]) for r in Generator(7).rows(300)]
+    before = pickle.dumps(our_char)
+    used = our_char.transform(lines)
+    assert pickle.dumps(our_char) == before
+    _assert_same(pickle.loads(before).transform(lines), used)
+    _assert_same(used, char.transform(lines))
+
+
+def test_lexicon_rows_are_the_set_of_groups_of_each_lines_tokens():
+    from pipeline.features import _WORD, default_lexicon
+
+    lines = [feature_text(r["description"]) for r in Generator(8).rows(500)] + EDGE_CASES + ["shell gas shell"]
+    features = FeatureSet.fit(lines)
+    _, lexicon = features.word.transform(lines)
+    groups = features.word.groups
+    expected = [{groups.index(g) for t in _WORD.findall(line.lower()) for g, words in default_lexicon().items()
+                 if t in words} for line in lines]
+    assert [set(lexicon[i].indices.tolist()) for i in range(len(lines))] == expected
+    assert set(lexicon.data.tolist()) <= {1.0}

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 
 from pipeline.generate import Generator
 from pipeline.model import ArtifactError, confidence_level, load_model, read_manifest, save_model
@@ -58,3 +59,13 @@ def test_artifact_of_another_format_is_refused_with_advice(small_model, tmp_path
     (path / "model.joblib").write_bytes(buffer.getvalue())
     with pytest.raises(ArtifactError, match="manna train"):
         load_model(path, hashlib.sha256(buffer.getvalue()).hexdigest())
+
+
+def test_predictions_are_scikit_learns_own_to_the_last_bit(small_model):
+    rows = Generator(22).rows(3_000)
+    matrix = small_model.vectorize([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows])
+    categories, confidence = small_model.predict_matrix(matrix)
+    proba = softmax(small_model.classifier.decision_function(matrix) / small_model.temperature, axis=1)
+    assert np.array_equal(small_model.predict_proba_matrix(matrix), proba)
+    assert categories == [str(c) for c in small_model.classifier.classes_[proba.argmax(axis=1)]]
+    assert np.array_equal(confidence, proba.max(axis=1))

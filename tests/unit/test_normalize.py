@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.normalize import clean_text, feature_text, merchant_key
+from pipeline.normalize import US_CITIES, clean_text, feature_text, merchant_key, merchant_key_of_text
 
 
 def test_clean_text_removes_invisible_and_control_characters():
@@ -24,3 +24,10 @@ def test_feature_text_drops_dates_times_masks_and_numbers(line, expected):
 def test_merchant_key_is_the_same_across_stores_and_prefixes():
     assert merchant_key("SQ *BLUE BOTTLE #12 SAN FRANCISCO CA") == merchant_key("BLUE BOTTLE #7 CA")
     assert merchant_key("TST* JOE'S PIZZA 10/02") == merchant_key("Joe's Pizza")
+
+
+@pytest.mark.parametrize("city", US_CITIES)
+def test_a_city_ending_a_line_leaves_the_merchant_key(city):
+    assert merchant_key_of_text(f"blue bottle {city}") == "blue bottle"
+    assert merchant_key_of_text(f"blue bottle {city} ca") == "blue bottle"
+    assert merchant_key_of_text(f"{city} bagels") == f"{city} bagels"  # a city leading the line stays
