@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
 
 from pipeline.cache import ResultCache
 from pipeline.features import amount_bucket
@@ -210,23 +209,24 @@ class Categorizer:
         texts = [lines.texts[i] for i in rows]
         matrix = model.vectorize(texts, lines.amounts[rows])
         watch.lap("vectorize")
-        categories, confidences = model.predict_matrix(matrix)
+        proba = model.predict_proba_matrix(matrix)
+        categories, confidences = model.best_of(proba)
         explanations = model.explain(matrix, texts, categories)
         decided = {key: Decision(category, round(confidence, 4), confidence_level(confidence), "model", None,
                                  model.version, confidence < self.abstain_threshold, why)
                    for key, category, confidence, why in zip(left, categories, confidences.tolist(), explanations,
                                                              strict=True)}
-        steady = self._steady(model, left, matrix, confidences, lines.amounts[rows]) if self.merchant_cache else set()
+        steady = self._steady(model, left, proba, confidences, lines.amounts[rows]) if self.merchant_cache else set()
         watch.lap("predict")
         return decided, steady
 
-    def _steady(self, model: CategoryModel, keys: list[str], matrix: sp.csr_matrix, confidences: np.ndarray,
+    def _steady(self, model: CategoryModel, keys: list[str], proba: np.ndarray, confidences: np.ndarray,
                 amounts: np.ndarray) -> set[str]:
         """Keys whose model decision may stand for its merchant: confident, and the same at any amount."""
         confident = np.flatnonzero(confidences >= max(MERCHANT_MIN_CONFIDENCE, self.abstain_threshold))
         if not len(confident):
             return set()
-        same = amount_steady(model, model.predict_proba_matrix(matrix[confident]), amounts[confident])
+        same = amount_steady(model, proba[confident], amounts[confident])
         return {keys[i] for i in confident[same]}
 
     def _write_cache(self, fresh: dict[str, Decision], steady: set[str], lines: _Lines) -> None:

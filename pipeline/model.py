@@ -93,7 +93,10 @@ class CategoryModel:
         """Best category per row and its calibrated probability."""
         if matrix.shape[0] == 0:
             return [], np.zeros(0)
-        proba = self.predict_proba_matrix(matrix)
+        return self.best_of(self.predict_proba_matrix(matrix))
+
+    def best_of(self, proba: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Best category per row of ``predict_proba_matrix``'s output, and its probability."""
         best = proba.argmax(axis=1)
         names = self._class_names()
         return [names[i] for i in best.tolist()], proba[np.arange(len(best)), best]
