@@ -7,7 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -155,23 +155,31 @@ class Categorizer:
                                         f"{wanted[0]!r}", correction_id=hit.correction_id)
         return decided
 
-    def _read_cache(self, lookups: list[str], lines: _Lines) -> tuple[dict[str, Decision], dict[str, str]]:
+    def _read_cache(self, lookups: list[str], lines: _Lines) -> tuple[dict[str, Decision], dict[str, Decision]]:
         """One MGET for every exact key and, with the merchant layer, every merchant key too; exact wins.
 
-        Returns the exact hits as decisions and, for the other lines, the merchant entry found (raw).
+        Returns the exact hits and, for the other lines, the merchant layer's decision (one per merchant).
         """
         if self.cache is None or not lookups:
             return {}, {}
-        merchant_ids = {key: self._merchant_cache_key(key, lines) for key in lookups} if self.merchant_cache else {}
-        distinct = list(dict.fromkeys(merchant_ids.values()))
+        if self.merchant_cache:
+            lines.merchant_ids.update({key: self._merchant_cache_key(key, lines) for key in lookups})
+        distinct = list(dict.fromkeys(lines.merchant_ids.values()))
         values = self.cache.get_many(lookups + distinct)
         exact = {key: _from_cache(value) for key, value in zip(lookups, values, strict=False) if value is not None}
-        found = dict(zip(distinct, values[len(lookups):], strict=True))
-        by_merchant = {key: value for key, mid in merchant_ids.items()
-                       if key not in exact and (value := found[mid]) is not None}
+        found = {mid: value for mid, value in zip(distinct, values[len(lookups):], strict=True) if value is not None}
+        by_merchant: dict[str, Decision] = {}
+        decoded: dict[str, Decision] = {}  # lines of one merchant share its entry: decode it once
+        for key, mid in lines.merchant_ids.items():
+            if key in exact or mid not in found:
+                continue
+            if mid not in decoded:
+                decoded[mid] = _from_cache(found[mid], f"merchant cache: merchant {lines.layer_key(key)!r}, "
+                                                       f"{direction_name(lines.sign(key))}; first decided as: ")
+            by_merchant[key] = decoded[mid]
         return exact, by_merchant
 
-    def _decide_misses(self, misses: list[str], by_merchant: dict[str, str], lines: _Lines, report: ChunkReport,
+    def _decide_misses(self, misses: list[str], by_merchant: dict[str, Decision], lines: _Lines, report: ChunkReport,
                        watch: _Stopwatch) -> tuple[dict[str, Decision], set[str]]:
         """Rules, then the merchant layer, then the model; also the keys whose model decision is steady."""
         decided: dict[str, Decision] = {}
@@ -187,7 +195,7 @@ class Categorizer:
         # Only lines no rule matched reach the merchant layer: it replaces the model, never a rule.
         for key in misses:
             if key not in decided and key in by_merchant:
-                decided[key] = _from_merchant_cache(by_merchant[key], lines.layer_key(key), lines.sign(key))
+                decided[key] = by_merchant[key]
         report.merchant_cache_hits = len(decided) - report.rule_hits
         watch.lap("rules")
         left = [key for key in misses if key not in decided]
@@ -245,7 +253,7 @@ class Categorizer:
         doubtful: set[str] = set()
         for key, decision in fresh.items():
             if decision.decided_by == "model":
-                mid = self._merchant_cache_key(key, lines)
+                mid = lines.merchant_ids.get(key) or self._merchant_cache_key(key, lines)
                 groups.setdefault(mid, []).append(decision)
                 if key not in steady:
                     doubtful.add(mid)
@@ -281,6 +289,7 @@ class _Lines:
     keys: list[str]
     first_of: dict[str, int]
     merchant_of: dict[str, str]
+    merchant_ids: dict[str, str] = field(default_factory=dict)  # exact key -> merchant layer key, once looked up
 
     def sign(self, key: str) -> int:
         """The direction of the line behind an exact key (-1 out, 1 in, 0 no amount)."""
@@ -296,13 +305,7 @@ def _to_cache(decision: Decision) -> str:
                        decision.model_version, decision.needs_review, decision.explanation], separators=(",", ":"))
 
 
-def _from_cache(value: str) -> Decision:
+def _from_cache(value: str, why_prefix: str = "") -> Decision:
     category, confidence, origin, rule_id, model_version, needs_review, why = json.loads(value)
     return Decision(category, confidence, confidence_level(confidence), "cache", rule_id, model_version,
-                    needs_review, why, origin)
-
-
-def _from_merchant_cache(value: str, merchant: str, sign: int) -> Decision:
-    decision = _from_cache(value)
-    why = f"merchant cache: merchant {merchant!r}, {direction_name(sign)}; first decided as: {decision.explanation}"
-    return replace(decision, explanation=why)
+                    needs_review, why_prefix + why, origin)

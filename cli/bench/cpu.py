@@ -4,12 +4,13 @@ On a shared 2-core machine throughput moves with the neighbours' load; CPU time 
 moves far less, so it is the figure to compare runs by. A role's time is its processes' own time,
 their live descendants' time, and the time of the children they have already reaped (the kernel
 adds an exited child's time to its parent's ``children_*`` when the parent waits for it), so a
-Postgres backend or a pool child that exits during the run still counts.
+Postgres backend or a pool child that exits during the run still counts. The producer reports its
+own CPU time, from the start signal to its last message (cli/bench/producer.py), so loading its
+rows and its imports are not counted as sending.
 """
 
 from __future__ import annotations
 
-import resource
 from collections.abc import Callable
 
 import psutil
@@ -40,12 +41,6 @@ def server_pids(name: str) -> list[int]:
     return [pid for pid, p in found.items() if p.info["ppid"] not in found]
 
 
-def reaped_children_seconds() -> float:
-    """CPU seconds of this process's children that have exited and been waited for (the producer)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 class CpuMeter:
     """Snapshots of each role's CPU seconds; ``per_transaction`` turns two of them into microseconds."""
 
@@ -60,9 +55,6 @@ class CpuMeter:
             "workers": tree_seconds(pid) if pid else 0.0,
             "postgres": sum(tree_seconds(p) for p in self.postgres),
             "redis": sum(tree_seconds(p) for p in self.redis),
-            # Children of this process that exited: the producer. The worker pool is a child too,
-            # but it runs until the end of the benchmark, so it is not in this figure meanwhile.
-            "producer": reaped_children_seconds(),
         }
 
     @staticmethod

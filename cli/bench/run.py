@@ -83,8 +83,11 @@ class Bench:
         self.wait_for_labels(plan.source, plan.n)
         producer.join(timeout=60)
         # Before reading the labels back: that read is the harness's work, not the pipeline's.
-        cpu = CpuMeter.per_transaction(cpu_before, self.cpu.snapshot(), plan.n)
+        cpu_after = self.cpu.snapshot()
         sent = json.loads(self._sent_path(plan).read_text())
+        # The producer times itself, from go to its last message (cli/bench/producer.py).
+        cpu = CpuMeter.per_transaction(cpu_before | {"producer": 0.0}, cpu_after | {"producer": sent["cpu_seconds"]},
+                                       plan.n)
         numbers, committed = measure.label_times(self.engine, plan.source)
         result = measure.flow(numbers, committed, sent["published"], sent["message_size"]) | {"cpu_us_per_tx": cpu}
         if plan.kind == "batch":
