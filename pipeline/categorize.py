@@ -238,10 +238,14 @@ class Categorizer:
         return {keys[i] for i in confident[same]}
 
     def _write_cache(self, fresh: dict[str, Decision], steady: set[str], lines: _Lines) -> None:
-        """One SET per chunk: exact entries for new rule and model decisions, merchant entries for steady ones."""
+        """One SET per chunk: exact entries for new decisions, merchant entries for steady model ones.
+
+        A line the merchant layer answered gets an exact entry too: no rule matched it and none will
+        (the exact key holds everything rules read), so the next time it skips the rules as well.
+        """
         if self.cache is None:
             return
-        items = {key: _to_cache(d) for key, d in fresh.items() if d.decided_by in ("rule", "model")}
+        items = {key: _to_cache(d) for key, d in fresh.items() if d.decided_by in ("rule", "model", "cache")}
         items.update(self._merchant_entries(fresh, steady, lines))
         if items:
             self.cache.set_many(items, self.cache_ttl)
@@ -301,7 +305,8 @@ class _Lines:
 
 
 def _to_cache(decision: Decision) -> str:
-    return json.dumps([decision.category, decision.confidence, decision.decided_by, decision.rule_id,
+    origin = decision.cached_from or decision.decided_by  # how it was first decided, for a merchant layer answer
+    return json.dumps([decision.category, decision.confidence, origin, decision.rule_id,
                        decision.model_version, decision.needs_review, decision.explanation], separators=(",", ":"))
 
 

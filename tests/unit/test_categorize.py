@@ -112,6 +112,15 @@ def test_another_store_of_a_merchant_is_answered_by_the_merchant_layer(rules, sm
     assert [len(keys) for keys in cache.reads] == [2, 2]  # one read per chunk: exact and merchant key together
 
 
+def test_a_line_the_merchant_layer_answered_is_an_exact_hit_the_next_time(rules, small_model):
+    cache = MemoryCache()
+    layered(rules, small_model, cache).categorize([SEATTLE])
+    served = layered(rules, small_model, cache).categorize([PORTLAND]).decisions[0]
+    again = layered(rules, small_model, cache).categorize([PORTLAND])
+    assert (again.cache_hits, again.merchant_cache_hits, again.rule_hits) == (1, 0, 0)
+    assert again.decisions[0] == served  # same answer, still saying where it came from
+
+
 def test_the_exact_key_wins_over_the_merchant_layer(rules, small_model):
     cache = MemoryCache()
     layered(rules, small_model, cache).categorize([SEATTLE])
