@@ -4,12 +4,12 @@ model, cache (one SET)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import msgspec
 import numpy as np
 
 from pipeline.cache import ResultCache
@@ -27,6 +27,7 @@ STAGES = ("normalize", "cache", "rules", "vectorize", "predict")
 # Lines repeat: a worker sees the same feature texts again and again.
 _merchant_key = lru_cache(maxsize=200_000)(merchant_key_of_text)
 _layer_key = lru_cache(maxsize=200_000)(layer_key)
+_ENCODE, _DECODE = msgspec.json.encode, msgspec.json.decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,11 +307,12 @@ class _Lines:
 
 def _to_cache(decision: Decision) -> str:
     origin = decision.cached_from or decision.decided_by  # how it was first decided, for a merchant layer answer
-    return json.dumps([decision.category, decision.confidence, origin, decision.rule_id,
-                       decision.model_version, decision.needs_review, decision.explanation], separators=(",", ":"))
+    # Compact JSON, as json.dumps wrote it (UTF-8 instead of \\u escapes), at a fraction of the cost.
+    return _ENCODE([decision.category, decision.confidence, origin, decision.rule_id, decision.model_version,
+                    decision.needs_review, decision.explanation]).decode()
 
 
 def _from_cache(value: str, why_prefix: str = "") -> Decision:
-    category, confidence, origin, rule_id, model_version, needs_review, why = json.loads(value)
+    category, confidence, origin, rule_id, model_version, needs_review, why = _DECODE(value)
     return Decision(category, confidence, confidence_level(confidence), "cache", rule_id, model_version,
                     needs_review, why_prefix + why, origin)
