@@ -24,9 +24,10 @@ from pipeline.taxonomy import UNCATEGORIZED
 
 RULE_CONFIDENCE = 0.99
 STAGES = ("normalize", "cache", "rules", "vectorize", "predict")
-# Lines repeat: a worker sees the same feature texts again and again.
-_merchant_key = lru_cache(maxsize=200_000)(merchant_key_of_text)
-_layer_key = lru_cache(maxsize=200_000)(layer_key)
+# Lines repeat: a worker sees the same feature texts again and again. Bounded: at 200,000 entries
+# each, a 2M-line warm run took a pool child to 315 MB (docs/benchmarks.md).
+_merchant_key = lru_cache(maxsize=100_000)(merchant_key_of_text)
+_layer_key = lru_cache(maxsize=100_000)(layer_key)
 _ENCODE, _DECODE = msgspec.json.encode, msgspec.json.decode
 
 
