@@ -286,6 +286,9 @@ class Attribution:
         every = list(chain.from_iterable(lines))
         table = self._table
         word_of = np.fromiter(map(table.ids.get, every, repeat(-1)), dtype=np.intp, count=len(every))
+        # The ids dict is shared and grows first: a word another thread is adding may have an id past
+        # this table's rows. Such a word counts as unknown here; learning it waits for that thread.
+        word_of[word_of >= len(table.named)] = -1
         unknown = np.flatnonzero(word_of < 0)
         if len(unknown):  # words never seen: learn them in one batch
             learned = self._learn(every)
