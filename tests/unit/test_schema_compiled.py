@@ -18,12 +18,8 @@ from hypothesis import strategies as st
 from pipeline.generate import Generator
 from pipeline.schema import (
     UNREADABLE,
-    BatchResult,
-    Rejection,
-    RowError,
     Transaction,
     _compiled_rows,
-    _raw_id,
     validate_batch,
     validate_row,
 )
@@ -37,28 +33,6 @@ TIGHT = Settings(max_abs_amount=1234.5, max_description_length=16, default_curre
 TODAY = dt.date.today()
 
 
-def python_batch(rows: list[Any], config: Settings) -> BatchResult:
-    """``validate_batch`` as it was before the fast path: ``validate_row`` on every row."""
-    accepted: list[Transaction] = []
-    positions: list[int] = []
-    rejected: list[Rejection] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(rows):
-        try:
-            txn = validate_row(raw, config)
-        except RowError as err:
-            rejected.append(Rejection(index, err.reason, err.detail, raw, _raw_id(raw)))
-            continue
-        if txn.id in seen:
-            rejected.append(Rejection(index, "id:duplicate", f"id {txn.id!r} appears earlier in this message", raw,
-                                      txn.id))
-            continue
-        seen.add(txn.id)
-        accepted.append(txn)
-        positions.append(index)
-    return BatchResult(accepted, positions, rejected)
-
-
 def exact(txn: Transaction) -> tuple[object, ...]:
     """Every field with its type, the amount by its digits and exponent (Decimal("1.50") == Decimal("1.5"))."""
     values = [getattr(txn, name) for name in Transaction.__slots__]
@@ -69,7 +43,7 @@ def assert_same(rows: list[Any], config: Settings) -> None:
     for raw, fast in zip(rows, _compiled_rows(rows, config), strict=True):
         if fast is not None:
             assert exact(fast) == exact(validate_row(raw, config)), raw  # raises if Python would reject it
-    got, want = validate_batch(rows, config), python_batch(rows, config)
+    got, want = validate_batch(rows, config), validate_batch(rows, config, compiled=False)
     assert [exact(t) for t in got.accepted] == [exact(t) for t in want.accepted]
     assert got.positions == want.positions
     assert got.rejected == want.rejected
