@@ -51,7 +51,7 @@ class MannaTask(Task):  # type: ignore[misc]
         return session_scope(runtime().database_url)
 
     def queue_wait_ms(self) -> float | None:
-        """Milliseconds between publishing (header set by our producers) and this run starting."""
+        """Milliseconds from publishing (header set by our producers) until now: call it when the work starts."""
         published = self.request.get(PUBLISHED_AT) or (self.request.headers or {}).get(PUBLISHED_AT)
         return max(0.0, (time.time() - float(published)) * 1000.0) if published else None
 

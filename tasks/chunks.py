@@ -23,7 +23,7 @@ def categorize_and_commit(task: MannaTask, chunk_id: str, job_id: str, source: s
     The chunk's id, not the running task's, keys the variant and the bookkeeping: the same rows get
     the same variant and count once however they arrive (a chunk task, or inline in submit_batch).
     """
-    started = time.perf_counter()
+    started, waited = time.perf_counter(), task.queue_wait_ms()  # so waited + total_ms is publish to commit
     rt = runtime()
     experiment = rt.experiment()
     variant = assign_variant(chunk_id, experiment, forced)
@@ -34,7 +34,7 @@ def categorize_and_commit(task: MannaTask, chunk_id: str, job_id: str, source: s
     labels = [label_row(source, t.id, d, variant=variant, job_id=job_id, task_id=chunk_id, merchant_key=key)
               for t, d, key in zip(transactions, report.decisions, report.merchant_keys, strict=True)]
     metrics = _metrics(task, chunk_id, job_id, variant, categorizer.model_version, report,
-                       rt.cache.errors - errors_before)
+                       rt.cache.errors - errors_before, waited)
     metrics["total_ms"] = (time.perf_counter() - started) * 1000.0
     with task.session() as session:
         written, progress = commit_chunk(session, task_id=chunk_id, job_id=job_id, labels=labels, metrics=metrics)
@@ -43,14 +43,14 @@ def categorize_and_commit(task: MannaTask, chunk_id: str, job_id: str, source: s
 
 
 def _metrics(task: MannaTask, chunk_id: str, job_id: str, variant: str, model_version: str | None,
-             report: ChunkReport, cache_errors: int) -> dict[str, Any]:
+             report: ChunkReport, cache_errors: int, queue_wait_ms: float | None) -> dict[str, Any]:
     return {
         # A chunk's row whichever task ran it: every figure over chunks reads these rows.
         "task_id": chunk_id, "task_name": CHUNK_TASK, "job_id": job_id, "variant": variant,
         "model_version": model_version, "rows": len(report.decisions), "unique_rows": report.unique,
         "memory_hits": report.memory_hits, "cache_hits": report.cache_hits, "rule_hits": report.rule_hits,
         "model_hits": report.model_hits, "merchant_cache_hits": report.merchant_cache_hits,
-        "fallbacks": report.fallbacks, "queue_wait_ms": task.queue_wait_ms(), "cache_errors": cache_errors,
+        "fallbacks": report.fallbacks, "queue_wait_ms": queue_wait_ms, "cache_errors": cache_errors,
         "worker": task.request.hostname or socket.gethostname(),
         **{f"{stage}_ms": round(ms, 3) for stage, ms in report.timings_ms.items()},
     }
