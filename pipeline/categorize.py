@@ -248,7 +248,8 @@ class Categorizer:
         if self.cache is None:
             return
         items = {key: _to_cache(d) for key, d in fresh.items() if d.decided_by in ("rule", "model", "cache")}
-        items.update(self._merchant_entries(fresh, steady, lines))
+        if self.merchant_cache:
+            items.update(self._merchant_entries(fresh, steady, lines))
         if items:
             self.cache.set_many(items, self.cache_ttl)
 
@@ -259,7 +260,7 @@ class Categorizer:
         doubtful: set[str] = set()
         for key, decision in fresh.items():
             if decision.decided_by == "model":
-                mid = lines.merchant_ids.get(key) or self._merchant_cache_key(key, lines)
+                mid = lines.merchant_ids[key]  # every fresh line was looked up (_read_cache)
                 groups.setdefault(mid, []).append(decision)
                 if key not in steady:
                     doubtful.add(mid)
