@@ -59,6 +59,16 @@ class LabeledData:
     dropped: int
     descriptions: list[str]
     reasons: Counter[str] = field(default_factory=Counter)
+    merchants: list[str] = field(default_factory=list)  # the file's ``merchant`` column, when it has one
+
+    @property
+    def split_groups(self) -> list[str]:
+        """What an unseen-merchant split keeps apart: the true merchant when the file names it.
+
+        A chain prints many descriptors ("countdown papanui", "cd riccarton"); grouping by the
+        text key alone would let one merchant reach both sides of a split.
+        """
+        return self.merchants or self.groups
 
 
 def read_labeled(path: Path, settings: Settings | None = None) -> LabeledData:
@@ -67,6 +77,7 @@ def read_labeled(path: Path, settings: Settings | None = None) -> LabeledData:
     descriptions: list[str] = []
     amounts: list[float] = []
     labels: list[str] = []
+    merchants: list[str] = []
     reasons: Counter[str] = Counter()
     for raw in _rows(path, REQUIRED):
         try:
@@ -80,9 +91,12 @@ def read_labeled(path: Path, settings: Settings | None = None) -> LabeledData:
         descriptions.append(description)
         amounts.append(float(amount))
         labels.append(label)
+        merchant = row.get("merchant")
+        merchants.append(merchant.strip().lower() if isinstance(merchant, str) and merchant.strip() else "")
     texts = [feature_text(d) for d in descriptions]
-    return LabeledData(texts, amounts, labels, [merchant_key(d) for d in descriptions], reasons.total(),
-                       descriptions, reasons)
+    keys = [merchant_key(d) for d in descriptions]
+    named = [m or k for m, k in zip(merchants, keys, strict=True)] if any(merchants) else []
+    return LabeledData(texts, amounts, labels, keys, reasons.total(), descriptions, reasons, named)
 
 
 def skipped_summary(reasons: Counter[str]) -> str:
