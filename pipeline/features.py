@@ -25,13 +25,17 @@ import scipy.sparse as sp
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-# Absolute-amount bucket edges; the model sees only (sign, bucket), so the cache key can too.
+# Absolute-amount bucket edges of the one-hot amount columns.
 AMOUNT_EDGES: tuple[float, ...] = (5.0, 20.0, 60.0, 200.0, 1000.0, 5000.0)
+# Where the log-magnitude column changes value: powers of two, and the one-hot edges, so that
+# every feature of an amount is constant between two edges (the cache and de-duplication keys
+# hold the bucket, not the amount).
+LOG_AMOUNT_EDGES: tuple[float, ...] = tuple(sorted({*AMOUNT_EDGES, *(2.0 ** k for k in range(17))}))
 
 BLOCK_WEIGHTS = {"char": 1.0, "word": 0.8, "amount": 0.6, "lexicon": 0.8}
-CHAR_PARAMS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2, "sublinear_tf": True,
+CHAR_PARAMS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 1, "sublinear_tf": True,
                                "max_features": 200_000, "dtype": np.float32}
-WORD_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True,
+WORD_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True,
                                "token_pattern": r"(?u)\b\w[\w&']*\b", "dtype": np.float32}
 LEXICON_PATH = Path(__file__).parent / "data" / "lexicon.yaml"
 _WORD = re.compile(WORD_PARAMS["token_pattern"])
@@ -52,17 +56,66 @@ def amount_bucket(amounts: np.ndarray, edges: Sequence[float] | np.ndarray) -> n
     return np.asarray(np.searchsorted(np.asarray(edges), np.abs(amounts), side="right"))
 
 
-def amount_block(amounts: np.ndarray, edges: Sequence[float] = AMOUNT_EDGES) -> sp.csr_matrix:
-    """One-hot of (direction, magnitude bucket): the model never sees the exact amount."""
-    column = amount_bucket(amounts, edges) + np.where(amounts > 0, len(edges) + 1, 0)
-    data = np.ones(len(amounts), dtype=np.float32)
-    return sp.csr_matrix((data, column, np.arange(len(amounts) + 1)), shape=(len(amounts), 2 * (len(edges) + 1)))
-
-
 def amount_labels(edges: Sequence[float] = AMOUNT_EDGES) -> list[str]:
     """Readable names of the amount columns, such as ``amount 5-20 out`` (out: money out, in: money in)."""
     bounds = [f"0-{edges[0]:g}"] + [f"{lo:g}-{hi:g}" for lo, hi in pairwise(edges)] + [f"{edges[-1]:g}+"]
     return [f"amount {b} {d}" for d in ("out", "in") for b in bounds]
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """The levers of the feature set; docs/evaluation measures each on the hard set, on and off."""
+
+    min_df: int = 1  # 2 drops most n-grams of a small file, and with them what unseen merchants share
+    log_amount: bool = True  # a log-magnitude column per direction beside the one-hot buckets
+    lexicon: bool = True  # the word groups of data/lexicon.yaml
+
+
+# What artifacts written before FeatureConfig existed were fitted with.
+LEGACY_CONFIG = FeatureConfig(min_df=2, log_amount=False)
+
+
+class AmountBlock:
+    """What the model reads of an amount: a (direction, bucket) one-hot and, optionally, the log magnitude.
+
+    The log column holds the magnitude quantized to ``edges``, so the whole block is constant between
+    two edges and a key holding (sign, bucket of ``edges``) holds everything the model reads.
+    """
+
+    def __init__(self, log: bool) -> None:
+        self.log = log
+        self.onehot_edges = AMOUNT_EDGES
+        self.edges = LOG_AMOUNT_EDGES if log else AMOUNT_EDGES
+        bounds = np.array((0.5, *self.edges, self.edges[-1] * 2.0))
+        # One value per bucket: log10 of its geometric middle, scaled to about 0-1 over 1 to 100,000.
+        self.levels = (np.log10(np.sqrt(bounds[:-1] * bounds[1:])) / 5.0).astype(np.float32)
+        self.coarse_of = amount_bucket(np.array((0.0, *self.edges)), self.onehot_edges)  # one-hot bucket per bucket
+
+    @property
+    def width(self) -> int:
+        """Columns of the block."""
+        return 2 * (len(self.onehot_edges) + 1) + (2 if self.log else 0)
+
+    def transform(self, amounts: np.ndarray) -> sp.csr_matrix:
+        """One row per amount (money in when positive)."""
+        buckets = amount_bucket(amounts, self.edges)
+        return self.rows(buckets, amounts > 0)
+
+    def rows(self, buckets: np.ndarray, money_in: np.ndarray) -> sp.csr_matrix:
+        """The block's rows for amounts in these buckets (of ``edges``) and directions."""
+        n, onehot = len(buckets), len(self.onehot_edges) + 1
+        columns = [self.coarse_of[buckets] + np.where(money_in, onehot, 0)]
+        values = [np.ones(n, dtype=np.float32)]
+        if self.log:
+            columns.append(2 * onehot + money_in.astype(np.intp))
+            values.append(self.levels[buckets])
+        width = len(columns)
+        return sp.csr_matrix((np.column_stack(values).ravel(), np.column_stack(columns).ravel(),
+                              np.arange(0, width * n + 1, width)), shape=(n, self.width))
+
+    def labels(self) -> list[str]:
+        """Readable column names: ``amount 5-20 out``, ``amount size in`` (the log magnitude)."""
+        return amount_labels(self.onehot_edges) + (["amount size out", "amount size in"] if self.log else [])
 
 
 class CharNgrams:
@@ -208,32 +261,50 @@ def _tfidf_in_place(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
 
 
 class FeatureSet:
-    """Char n-grams, word n-grams, (direction, amount bucket) and lexicon groups, weighted."""
+    """Char n-grams, word n-grams, the amount block and lexicon groups, weighted."""
 
-    def __init__(self, char: CharNgrams, word: WordNgrams, edges: Sequence[float] = AMOUNT_EDGES) -> None:
+    def __init__(self, char: CharNgrams, word: WordNgrams, amount: AmountBlock | None = None,
+                 config: FeatureConfig = LEGACY_CONFIG) -> None:
         self.char = char
         self.word = word
-        self.edges = tuple(edges)
+        self.amount = amount or AmountBlock(log=config.log_amount)
+        self.config = config
 
     @classmethod
-    def fit(cls, texts: Sequence[str], lexicon: dict[str, tuple[str, ...]] | None = None) -> FeatureSet:
+    def fit(cls, texts: Sequence[str], lexicon: dict[str, tuple[str, ...]] | None = None,
+            config: FeatureConfig | None = None) -> FeatureSet:
         """Learn both vocabularies and their idf weights from the training texts."""
-        char = TfidfVectorizer(**CHAR_PARAMS).fit(texts)
-        word = TfidfVectorizer(**WORD_PARAMS).fit(texts)
-        return cls(CharNgrams(char), WordNgrams(word, lexicon if lexicon is not None else default_lexicon()))
+        config = config or FeatureConfig()
+        char = TfidfVectorizer(**{**CHAR_PARAMS, "min_df": config.min_df}).fit(texts)
+        word = TfidfVectorizer(**{**WORD_PARAMS, "min_df": config.min_df}).fit(texts)
+        if lexicon is None:
+            lexicon = default_lexicon() if config.lexicon else {}
+        return cls(CharNgrams(char), WordNgrams(word, lexicon), AmountBlock(config.log_amount), config)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "amount" not in state:  # an artifact written before FeatureConfig: the buckets it was fitted with
+            state["amount"] = AmountBlock(log=False)
+            state["config"] = LEGACY_CONFIG
+            state.pop("edges", None)
+        self.__dict__.update(state)
+
+    @property
+    def edges(self) -> tuple[float, ...]:
+        """Edges between which every feature of an amount is constant (cache and de-duplication keys)."""
+        return self.amount.edges
 
     def transform(self, texts: Sequence[str], amounts: Sequence[float] | np.ndarray) -> sp.csr_matrix:
         """One sparse float32 row per input."""
         words, lexicon = self.word.transform(texts)
         blocks = {"char": self.char.transform(texts), "word": words,
-                  "amount": amount_block(np.asarray(amounts, dtype=float), self.edges), "lexicon": lexicon}
+                  "amount": self.amount.transform(np.asarray(amounts, dtype=float)), "lexicon": lexicon}
         return sp.hstack([blocks[name] * np.float32(weight) for name, weight in BLOCK_WEIGHTS.items()],
                          format="csr", dtype=np.float32)
 
     @property
     def n_features(self) -> int:
         """Columns of the matrix ``transform`` returns."""
-        return self.text_columns + 2 * (len(self.edges) + 1) + len(self.word.groups)
+        return self.text_columns + self.amount.width + len(self.word.groups)
 
     @property
     def text_columns(self) -> int:
@@ -243,7 +314,7 @@ class FeatureSet:
     def labels(self) -> list[str]:
         """Readable names of the columns after the text ones: ``amount 5-20 out``, ``word group "fuel"``."""
         groups = [f'word group "{g.replace("_", " ")}"' for g in self.word.groups]
-        return amount_labels(self.edges) + groups
+        return self.amount.labels() + groups
 
 
 @dataclass(frozen=True)

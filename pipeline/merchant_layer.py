@@ -52,20 +52,22 @@ def layer_key(text: str) -> str:
 def amount_steady(model: CategoryModel, proba: np.ndarray, amounts: np.ndarray) -> np.ndarray:
     """Per row: True when its best category stays best in every amount bucket of its direction.
 
-    The model is linear and sees the amount only as one one-hot (direction, bucket) column, so
-    moving a row to another bucket adds the difference of two coefficient columns to its logits:
-    no second vectorize or predict is needed. ``proba`` are the row's calibrated probabilities.
+    The model is linear and the amount block is the same for every amount of a bucket, so moving a
+    row to another bucket adds (that bucket's block - its own) times the block's coefficients to
+    its logits: no second vectorize or predict is needed. ``proba`` are the row's calibrated probabilities.
     """
     coef = np.asarray(model.classifier.coef_)
     n_rows, n_classes = proba.shape
     if coef.shape[0] != n_classes:  # a two-class model keeps one coefficient row: not worth the case
         return np.zeros(n_rows, dtype=bool)
-    buckets = len(model.amount_edges) + 1
+    block = model.features.amount
     start = model.features.text_columns  # the amount block follows the text columns (FeatureSet)
-    block = coef[:, start : start + 2 * buckets] * (BLOCK_WEIGHTS["amount"] / model.temperature)
-    by_direction = block.reshape(n_classes, 2, buckets).transpose(1, 0, 2)  # out, in
+    weights = coef[:, start : start + block.width] * (BLOCK_WEIGHTS["amount"] / model.temperature)
+    buckets = np.arange(len(block.edges) + 1)
+    by_direction = np.stack([(block.rows(buckets, np.full(len(buckets), money_in)) @ weights.T).T
+                             for money_in in (False, True)])  # direction x classes x buckets
     shifts = by_direction[(amounts > 0).astype(int)]  # rows x classes x buckets
-    own = amount_bucket(amounts, model.amount_edges)
+    own = amount_bucket(amounts, block.edges)
     shifts = shifts - shifts[np.arange(n_rows), :, own][:, :, None]
     scores = np.log(np.maximum(proba, 1e-300))[:, :, None] + shifts
     best = proba.argmax(axis=1)

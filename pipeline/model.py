@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -22,7 +23,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
-from pipeline.features import AMOUNT_EDGES, Attribution, FeatureSet, Folded, amount_bucket
+from pipeline.features import AmountBlock, Attribution, FeatureConfig, FeatureSet, Folded, amount_bucket
 from pipeline.normalize import US_CITIES, US_STATES
 
 ARTIFACT_NAME = "model.joblib"
@@ -191,14 +192,18 @@ def train_model(
     weights: Sequence[float] | None = None,
     c: float = 20.0,
     random_state: int = 0,
+    config: FeatureConfig | None = None,
+    calibrate: bool = True,
 ) -> CategoryModel:
     """Fit the model; the temperature is fitted on merchants held out of a first fit.
 
     ``weights`` counts a row that many times (reviewed lines weigh more than generated ones).
+    ``config`` chooses the features; ``calibrate=False`` keeps the temperature at 1 (for ablations).
     """
     started = time.perf_counter()
-    data = _TrainingSet.deduplicated(texts, amounts, labels, groups, weights)
-    features = FeatureSet.fit(data.texts)
+    features_of = config or FeatureConfig()
+    data = _TrainingSet.deduplicated(texts, amounts, labels, groups, weights, features_of.log_amount)
+    features = FeatureSet.fit(data.texts, config=features_of)
     matrix = features.transform(data.texts, data.amounts)
     # The held-out fit (for the temperature) and the full fit are independent: one core each.
     # Processes run them fastest but copy the data; past a size, threads keep memory in bounds.
@@ -209,7 +214,7 @@ def train_model(
     temperature, metrics = 1.0, {}
     if held_out:
         logits, truth, held_weights = held_out
-        temperature = _fit_temperature(logits, truth, held_weights)
+        temperature = _fit_temperature(logits, truth, held_weights) if calibrate else 1.0
         metrics = _held_out_metrics(logits, truth, held_weights, temperature)
     summary = {
         "rows": len(texts),
@@ -217,6 +222,7 @@ def train_model(
         "categories": len(classifier.classes_),
         "merchant_groups": len(set(data.groups.tolist())),
         "features": int(matrix.shape[1]),
+        "feature_config": dataclasses.asdict(features_of),
         "temperature": round(temperature, 4),
         "train_seconds": round(time.perf_counter() - started, 2),
     }
@@ -233,10 +239,11 @@ class _TrainingSet:
 
     @classmethod
     def deduplicated(cls, texts: Sequence[str], amounts: Sequence[float], labels: Sequence[str],
-                     groups: Sequence[str], weights: Sequence[float] | None = None) -> _TrainingSet:
+                     groups: Sequence[str], weights: Sequence[float] | None = None,
+                     log_amount: bool = True) -> _TrainingSet:
         # The model sees (text, sign, amount bucket) only: identical inputs train once, weighted.
         values = np.asarray(amounts, dtype=float)
-        buckets = amount_bucket(values, AMOUNT_EDGES)
+        buckets = amount_bucket(values, AmountBlock(log_amount).edges)
         row_weights = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=float)
         counts: dict[tuple[str, float, int, str], list[Any]] = {}
         for text, amount, bucket, label, group, weight in zip(texts, values, buckets, labels, groups, row_weights,

@@ -8,7 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.features import CHAR_PARAMS, WORD_PARAMS, CharNgrams, FeatureSet, WordNgrams
+from pipeline.features import (
+    AMOUNT_EDGES,
+    CHAR_PARAMS,
+    LEGACY_CONFIG,
+    WORD_PARAMS,
+    AmountBlock,
+    CharNgrams,
+    FeatureSet,
+    WordNgrams,
+    amount_bucket,
+)
 from pipeline.generate import Generator
 from pipeline.normalize import feature_text
 
@@ -64,7 +74,37 @@ def test_amount_block_names_direction_and_bucket():
     labels = features.labels()
     amount = [[labels[j - features.text_columns] for j in matrix[i].indices if j >= features.text_columns]
               for i in range(2)]
-    assert amount == [["amount 0-5 out"], ["amount 200-1000 in"]]
+    assert amount == [["amount 0-5 out", "amount size out"], ["amount 200-1000 in", "amount size in"]]
+    larger = [matrix[i, features.text_columns + 14 + i] for i in range(2)]  # after the 14 one-hot columns
+    assert 0 < larger[0] < larger[1]  # $250 reads larger than $3
+
+
+@pytest.mark.parametrize("log_amount", [True, False])
+def test_every_amount_feature_is_constant_between_two_key_edges(log_amount):
+    """The cache and de-duplication keys hold (sign, bucket of ``edges``), not the amount."""
+    block = AmountBlock(log_amount)
+    rng = np.random.default_rng(0)
+    amounts = np.concatenate([rng.lognormal(3, 2, 2000), -rng.lognormal(3, 2, 2000), [0.0, -0.0, 1e9, -1e9]])
+    buckets = amount_bucket(amounts, block.edges)
+    rows = block.transform(amounts).toarray()
+    for sign in (True, False):
+        for bucket in np.unique(buckets):
+            same = rows[(buckets == bucket) & ((amounts > 0) == sign)]
+            assert (same == same[:1]).all()
+    assert len(np.unique(rows, axis=0)) == len(set(zip((amounts > 0).tolist(), buckets.tolist(), strict=True)))
+
+
+def test_an_artifact_from_before_feature_config_loads_with_its_buckets():
+    features = FeatureSet.fit(["shell oil 0", "blue bottle coffee"] * 2, config=LEGACY_CONFIG)
+    state = dict(features.__dict__)
+    del state["amount"], state["config"]
+    state["edges"] = AMOUNT_EDGES  # what such an artifact held
+    old = FeatureSet.__new__(FeatureSet)
+    old.__setstate__(state)
+    assert old.edges == AMOUNT_EDGES and old.config == LEGACY_CONFIG
+    amounts = np.array([-3.0, 250.0])
+    assert (old.transform(["shell oil", "coffee"], amounts) != features.transform(["shell oil", "coffee"],
+                                                                                 amounts)).nnz == 0
 
 
 def test_lookup_tables_are_rebuilt_per_process_and_never_pickled(fitted):
