@@ -71,6 +71,7 @@ class HardRecipe:
     label_noise: float = 0.01  # rows given another class than the same description has elsewhere
     classes: tuple[int, int] = (30, 60)  # the rarest classes merge into the style's fallback above the top
     amount_jitter: float = 0.6  # a merchant's amounts vary by this share of its category's sigma
+    usual_format: float = 0.6  # share of lines printed the bank's (or the chain's) usual way; the rest vary
     second_bank_share: float = 0.35  # users whose export mixes two banks' formats (a card elsewhere)
 
 
@@ -315,7 +316,7 @@ class HardGenerator:
         """A local business name, unique for the user; most name nothing of what they sell."""
         rng, country = self.rng, self.country
         for _ in range(50):
-            stem, town = str(rng.choice(cat.STEMS[country])), str(rng.choice(self.user.towns)).split()[0]
+            stem, town = str(rng.choice(cat.STEMS[country])), _place(str(rng.choice(self.user.towns)))
             first, last = str(rng.choice(cat.FIRST_NAMES)), str(rng.choice(cat.SURNAMES[country]))
             adj, noun, made = str(rng.choice(cat.ADJECTIVES)), str(rng.choice(cat.NOUNS)), str(rng.choice(cat.MADE_UP))
             options: tuple[str, ...]
@@ -340,7 +341,7 @@ class HardGenerator:
         bank = user.banks[1] if len(user.banks) > 1 and kind == "card" and rng.random() < 0.4 else user.banks[0]
         account = user.accounts[0] if bank is user.banks[0] else f"card-{user.card}"
         store = int(rng.integers(len(merchant.towns)))
-        descriptor = str(rng.choice(merchant.descriptors)) if len(merchant.descriptors) > 1 else merchant.descriptors[0]
+        descriptor = self._usual(merchant.descriptors)
         has_town = "{town}" in descriptor
         name = descriptor.replace("{town}", merchant.towns[store]).replace("{n}", str(merchant.numbers[store]))
         if kind in ("card", "refund"):
@@ -348,7 +349,7 @@ class HardGenerator:
             if not has_town and rng.random() < 0.5:
                 name = f"{name} {merchant.towns[store]}"
             if bank.mixed_case:
-                name = name.title()
+                name = " ".join(word.capitalize() for word in name.split())
         if kind != "bank" and rng.random() < user.truncate:  # the merchant field as the card network or the bank cut it
             low, high = self.recipe.truncate_width
             name = name[: int(rng.integers(low, high + 1))].rstrip()
@@ -357,16 +358,23 @@ class HardGenerator:
                     "own_out": bank.own_out, "own_in": bank.own_in, "salary": bank.salary, "atm": bank.atm,
                     "rent": bank.pay_out}.get(kind)
         if kind == "bill":
-            template = bank.pay_in if self.taxonomy.categories[category].direction == "in" else bank.bill
+            template = bank.credit if self.taxonomy.categories[category].direction == "in" else bank.bill
         if kind == "rent":
             fields["part"] = str(rng.choice(("RENT", "RENT", "BOND", f"RENT {fields['ref']}")))
         if kind == "atm":
             fields["operator"] = name
         if kind in ("own_out", "own_in"):
             fields["acct"] = name
-        text = name.format(**fields) if template is None else str(rng.choice(template)).format(**fields)
+        text = name.format(**fields) if template is None else self._usual(template).format(**fields)
         text = " ".join(text.split())
         return (text.lower() if user.lower else text), account
+
+    def _usual(self, options: tuple[str, ...]) -> str:
+        """Mostly the first way of printing a line (a bank is consistent), now and then another."""
+        share = self.recipe.usual_format
+        if len(options) == 1 or self.rng.random() < share:
+            return options[0]
+        return options[1 + int(self.rng.integers(len(options) - 1))]
 
     def _fields(self, bank: Bank, date: dt.date, name: str, town: str, has_town: bool) -> dict[str, str]:
         rng, user = self.rng, self.user
@@ -427,6 +435,12 @@ def _base_class(style: Style, category: str) -> str:
             if key in members:
                 return label
     return style.fallback
+
+
+def _place(town: str) -> str:
+    """A town without its state (``PENRITH NSW`` -> ``PENRITH``), as a business name uses it."""
+    head, _, state = town.rpartition(" ")
+    return head if head and len(state) <= 3 and state.isupper() and state not in ("MT", "ST") else town
 
 
 def _rank_weights(n: int, exponent: float = 0.5) -> np.ndarray:
