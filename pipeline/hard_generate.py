@@ -155,9 +155,15 @@ class HardGenerator:
         self.chains = _chains_by_category(country)
         self.user = self._draw_user()
         self.our_categories: list[str] = []  # behind each row of rows(): the category of ours it was drawn from
+        self._rows: list[dict[str, Any]] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
-        """The file's rows in ``COLUMNS`` order, oldest first."""
+        """The file's rows in ``COLUMNS`` order, oldest first (the same rows on every call)."""
+        if self._rows is None:
+            self._rows = self._generate()
+        return [dict(row) for row in self._rows]
+
+    def _generate(self) -> list[dict[str, Any]]:
         rng, user = self.rng, self.user
         names = list(user.weights)
         p = np.array([user.weights[c] for c in names])

@@ -36,7 +36,8 @@ def suite() -> dict[tuple[str, int], tuple[HardGenerator, list[dict[str, str]]]]
 
 
 def test_same_seed_same_rows_other_seed_other_rows():
-    assert HardGenerator(3, "UK", 500).rows() == HardGenerator(3, "UK", 500).rows()
+    generator = HardGenerator(3, "UK", 500)
+    assert generator.rows() == generator.rows() == HardGenerator(3, "UK", 500).rows()
     assert HardGenerator(3, "UK", 500).rows() != HardGenerator(4, "UK", 500).rows()
     assert HardGenerator(3, "UK", 500).rows() != HardGenerator(3, "AU", 500).rows()
 
