@@ -19,6 +19,8 @@ from rich.table import Table
 from pipeline.settings import get_settings, redact_url
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from services.jobs import Outcome
 
 # soft_wrap: a message stays one line in a log or a pipe, however narrow the terminal.
@@ -280,16 +282,32 @@ def _report_outcome(outcome: Outcome, min_accepted: float, as_json: bool) -> Non
 
 
 @main.command()
-@click.option("-n", "--count", default=10_000, show_default=True, help="Rows to write.")
+@click.option("-n", "--count", type=click.IntRange(min=1), default=None,
+              help="Rows to write [default: 10,000; with --recipe hard: 2,000].")
 @click.option("--seed", default=0, show_default=True, help="Same seed, same rows.")
 @click.option("--labels/--no-labels", default=False, help="Add the true category and merchant columns.")
+@click.option("--recipe", type=click.Choice(["default", "hard"]), default="default", show_default=True,
+              help="default: lines in our taxonomy; hard: one user's export in that user's own taxonomy, "
+                   "as real exports are (for manna evaluate).")
+@click.option("--country", type=click.Choice(["NZ", "AU", "UK", "US"]), default=None,
+              help="With --recipe hard: the user's country (banks, places, chains) [default: NZ].")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def generate(count: int, seed: int, labels: bool, out: Path) -> None:
+def generate(count: int | None, seed: int, labels: bool, recipe: str, country: str | None, out: Path) -> None:
     """Write generated bank lines to OUT (.csv or .jsonl) for submit, training or benchmarks."""
     from pipeline.generate import Generator
     from pipeline.readers import write_rows
 
-    rows = Generator(seed).iter_rows(count, id_prefix=f"g{seed}-")
+    if recipe == "hard":
+        from pipeline.hard_generate import HardGenerator
+
+        hard = HardGenerator(seed, country or "NZ", count).rows()
+        count = len(hard)
+        rows: Iterator[dict[str, Any]] = iter(hard)
+    elif country is not None:
+        raise click.UsageError("--country goes with --recipe hard")
+    else:
+        count = count or 10_000
+        rows = Generator(seed).iter_rows(count, id_prefix=f"g{seed}-")
     if not labels:
         rows = ({k: v for k, v in row.items() if k not in ("category", "merchant")} for row in rows)
     write_rows(out, rows)
