@@ -19,15 +19,17 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
+from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from pipeline.features import AmountBlock, Attribution, FeatureConfig, FeatureSet, Folded, amount_bucket
-from pipeline.normalize import US_CITIES, US_STATES
+from pipeline.normalize import US_CITIES, US_STATES, merchant_word
 
 ARTIFACT_NAME = "model.joblib"
 PROCESS_FIT_LIMIT = 40_000  # distinct training inputs; see train_model
+CALIBRATION_FOLDS = 5  # held-out fits for the temperature on small data (calibration_splits)
+CALIBRATION_FOLD_LIMIT = 20_000  # distinct inputs past which one held-out fit is enough
 MANIFEST_NAME = "manifest.json"
 ECE_BINS = 15
 ARTIFACT_FORMAT = 2  # bump when the pickled classes change shape; older artifacts are refused, not misread
@@ -81,7 +83,10 @@ class CategoryModel:
 
     def predict_proba_matrix(self, matrix: sp.csr_matrix) -> np.ndarray:
         """Calibrated probabilities, one row per input, one column per category."""
-        return np.asarray(softmax(self._logits(matrix) / self.temperature, axis=1))
+        # In float64: float32 rounds any top probability above 1 - 6e-8 to exactly 1.0, a certainty
+        # no model has, which a confidence threshold of 1.0 would then let through.
+        logits = self._logits(matrix).astype(np.float64)
+        return np.asarray(softmax(logits / self.temperature, axis=1))
 
     def _logits(self, matrix: sp.csr_matrix) -> np.ndarray:
         # LogisticRegression.decision_function computes exactly this product, after validating its
@@ -195,7 +200,7 @@ def train_model(
     config: FeatureConfig | None = None,
     calibrate: bool = True,
 ) -> CategoryModel:
-    """Fit the model; the temperature is fitted on merchants held out of a first fit.
+    """Fit the model; the temperature is fitted on merchants held out of first fits (``calibration_splits``).
 
     ``weights`` counts a row that many times (reviewed lines weigh more than generated ones).
     ``config`` chooses the features; ``calibrate=False`` keeps the temperature at 1 (for ablations).
@@ -205,17 +210,18 @@ def train_model(
     data = _TrainingSet.deduplicated(texts, amounts, labels, groups, weights, features_of.log_amount)
     features = FeatureSet.fit(data.texts, config=features_of)
     matrix = features.transform(data.texts, data.amounts)
-    # The held-out fit (for the temperature) and the full fit are independent: one core each.
+    # The held-out fits (for the temperature) and the full fit are independent: one core each.
     # Processes run them fastest but copy the data; past a size, threads keep memory in bounds.
     backend = "loky" if len(data.labels) < PROCESS_FIT_LIMIT else "threading"
-    held_out, classifier = Parallel(n_jobs=2, backend=backend)(
-        delayed(fn)(matrix, data, c, random_state) for fn in (_held_out_fit, _full_fit)
+    splits = calibration_splits(data, random_state)
+    classifier, *held_out = Parallel(n_jobs=2, backend=backend)(
+        [delayed(_full_fit)(matrix, data, c, random_state)]
+        + [delayed(_held_out_fit)(matrix, data, c, random_state, fit, hold) for fit, hold in splits]
     )
     temperature, metrics = 1.0, {}
     if held_out:
-        logits, truth, held_weights = held_out
-        temperature = _fit_temperature(logits, truth, held_weights) if calibrate else 1.0
-        metrics = _held_out_metrics(logits, truth, held_weights, temperature)
+        temperature = _fit_temperature(held_out) if calibrate else 1.0
+        metrics = _held_out_metrics(held_out, temperature)
     summary = {
         "rows": len(texts),
         "distinct_inputs": len(data.labels),
@@ -272,38 +278,72 @@ def _full_fit(matrix: sp.csr_matrix, data: _TrainingSet, c: float, random_state:
 
 
 def _held_out_fit(
-    matrix: sp.csr_matrix, data: _TrainingSet, c: float, random_state: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Logits, true class indices and weights on merchants a first fit never saw."""
-    if len(set(data.groups.tolist())) < 5:
-        return None
-    split = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=random_state)
-    fit_idx, hold_idx = next(split.split(matrix, data.labels, data.groups))
-    hold_idx = hold_idx[np.isin(data.labels[hold_idx], data.labels[fit_idx])]
-    if len(hold_idx) < 20 or len(set(data.labels[fit_idx].tolist())) < 2:
-        return None
+    matrix: sp.csr_matrix, data: _TrainingSet, c: float, random_state: int, fit_idx: np.ndarray, hold_idx: np.ndarray
+) -> _HeldOut:
+    """Top probability (per temperature, later) inputs: logits on merchants a fit on the others never saw.
+
+    Rows of a category that fit never saw stay in, as always wrong: an unseen merchant is often
+    the only one of its category (one employer's salary, one power company), and leaving those
+    rows out is what made confidences too high on unseen merchants.
+    """
     classifier = _classifier(c, random_state).fit(matrix[fit_idx], data.labels[fit_idx],
                                                   sample_weight=data.weights[fit_idx])
-    truth = np.searchsorted(classifier.classes_, data.labels[hold_idx])
-    return classifier.decision_function(matrix[hold_idx]), truth, data.weights[hold_idx]
+    known = np.isin(data.labels[hold_idx], classifier.classes_)
+    truth = np.where(known, np.searchsorted(classifier.classes_, data.labels[hold_idx]).clip(
+        max=len(classifier.classes_) - 1), -1)
+    return _HeldOut(classifier.decision_function(matrix[hold_idx]), truth, data.weights[hold_idx])
 
 
-def _fit_temperature(logits: np.ndarray, truth: np.ndarray, weights: np.ndarray) -> float:
-    # Confidence must hold for merchants never seen (MODELING.md): calibrate on held-out groups.
-    def nll(log_t: float) -> float:
-        log_p = log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(truth)), truth]
-        return float(-(log_p * weights).sum() / weights.sum())
+@dataclass(frozen=True)
+class _HeldOut:
+    logits: np.ndarray  # one column per category of the fit that made them
+    truth: np.ndarray  # column of the true category; -1 when that fit never saw it
+    weights: np.ndarray
 
-    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    def top(self, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+        """Top probability and whether it is right, at ``temperature``."""
+        logits = self.logits if self.logits.ndim == 2 else np.column_stack([-self.logits, self.logits]) / 2
+        proba = softmax(logits / temperature, axis=1)
+        return proba.max(axis=1), proba.argmax(axis=1) == self.truth
+
+
+def calibration_splits(data: _TrainingSet, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fit/held-out index pairs that keep whole merchants apart, by their merchant word (coarse on purpose).
+
+    Small data gets ``CALIBRATION_FOLDS`` folds, so that every row is held out once and the
+    temperature rests on all of them; past ``CALIBRATION_FOLD_LIMIT`` inputs one 20% split is enough.
+    """
+    groups = np.array([merchant_word(text) for text in data.texts])
+    if len(set(groups.tolist())) < CALIBRATION_FOLDS or len(set(data.labels.tolist())) < 2:
+        return []
+    if len(data.labels) > CALIBRATION_FOLD_LIMIT:
+        split = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=random_state)
+        return [next(split.split(data.texts, data.labels, groups))]
+    folds = GroupKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=random_state)
+    return list(folds.split(data.texts, data.labels, groups))
+
+
+def _fit_temperature(held_out: list[_HeldOut]) -> float:
+    """The temperature with the least top-label Brier score on held-out merchants.
+
+    Confidence must hold for merchants never seen (MODELING.md). The Brier score of the top
+    probability, unlike the log-likelihood, takes the rows no fit could get right.
+    """
+    def brier(log_t: float) -> float:
+        tops = [part.top(float(np.exp(log_t))) for part in held_out]
+        errors = np.concatenate([(confidence - correct) ** 2 for confidence, correct in tops])
+        return float(np.average(errors, weights=np.concatenate([part.weights for part in held_out])))
+
+    result = minimize_scalar(brier, bounds=(-3.0, 3.0), method="bounded")
     return float(np.exp(result.x))
 
 
-def _held_out_metrics(logits: np.ndarray, truth: np.ndarray, weights: np.ndarray,
-                      temperature: float) -> dict[str, Any]:
-    """Accuracy and calibration on merchants the first fit never saw: the registry's quality figures."""
-    proba = softmax(logits / temperature, axis=1)
-    confidence = proba.max(axis=1)
-    correct = (proba.argmax(axis=1) == truth).astype(float)
+def _held_out_metrics(held_out: list[_HeldOut], temperature: float) -> dict[str, Any]:
+    """Accuracy and calibration on merchants the first fits never saw: the registry's quality figures."""
+    tops = [part.top(temperature) for part in held_out]
+    confidence = np.concatenate([t[0] for t in tops])
+    correct = np.concatenate([t[1] for t in tops]).astype(float)
+    weights = np.concatenate([part.weights for part in held_out])
     return {"held_out_merchant_rows": int(weights.sum()),
             "held_out_merchant_accuracy": round(float(np.average(correct, weights=weights)), 4),
             "held_out_merchant_ece": round(expected_calibration_error(confidence, correct, weights), 4)}

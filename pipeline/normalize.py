@@ -84,3 +84,24 @@ def merchant_key_of_text(text: str) -> str:
         city = next(city for city in US_CITIES if place.endswith(" " + city))
         words = place[: -len(city) - 1].split()
     return (" ".join(words[:4]) or text.strip())[:MERCHANT_KEY_MAX]
+
+
+# Words of bank and card-network wording that come before a merchant's name, never are it.
+_LEAD_WORDS = frozenset([
+    "pos", "w", "d", "eftpos", "debit", "card", "purchase", "authorized", "authorised", "on", "visa",
+    "mastercard", "contactless", "tap", "bill", "payment", "credit", "tfr", "to", "from", "mb", "transfer",
+    "online", "sq", "tst", "sp", "pp", "paypal", "ls", "windcave", "sumup", "zlr", "the", "dd", "so", "fps",
+    "bgc", "ap", "direct", "zelle", "ach", "recurring", "checkcard", "ref", "and", "of", "a"
+])
+_NAME_WORD = re.compile(r"[a-z][a-z&']+")
+
+
+def merchant_word(text: str) -> str:
+    """The first word of a feature text that can name its merchant ("countdown" in "eftpos countdown papanui").
+
+    Coarser than ``merchant_key`` on purpose: it groups a chain's many descriptors (and some
+    unrelated merchants), which is what holding merchants out needs; a line without one keeps
+    its first 12 characters.
+    """
+    words: list[str] = _NAME_WORD.findall(text)
+    return next((word for word in words if len(word) >= 3 and word not in _LEAD_WORDS), text[:12])
