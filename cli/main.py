@@ -137,8 +137,11 @@ def db_downgrade(revision: str, yes: bool) -> None:
 @click.option("-n", "--count", default=20_000, show_default=True, help="Generated training rows (without --data).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the generated training rows.")
 @click.option("--activate/--no-activate", default=None, help="Serve it as variant A (default: only if none is).")
+@click.option("--country", default=None, callback=lambda _c, _p, v: _country_code(v), metavar="CC",
+              help="With --data: whose brands the model knows (ISO 3166 code, e.g. NZ); "
+                   "default: the country of the file's currency column, else every country's.")
 def train(data: Path | None, out: Path | None, rules_path: Path | None, count: int, seed: int,
-          activate: bool | None) -> None:
+          activate: bool | None, country: str | None) -> None:
     """Train a model: on a labeled file (--data --out), or the default model on generated data."""
     if data is not None:
         from pipeline.offline import DataFileError, train_file
@@ -147,7 +150,7 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
         if out is None:
             raise click.UsageError("--data needs --out DIR")
         try:
-            model = train_file(data, out, rules_path=rules_path, progress=console.print)
+            model = train_file(data, out, rules_path=rules_path, country=country, progress=console.print)
         except (DataFileError, RuleError) as err:
             raise Failure(str(err)) from None
         click.echo(model.version)
@@ -157,6 +160,12 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
     _ensure_schema()
     version = train_default_model(get_settings(), rows=count, seed=seed, activate=activate, progress=console.print)
     click.echo(version)
+
+
+def _country_code(value: str | None) -> str | None:
+    if value is not None and not (len(value) == 2 and value.isascii() and value.isalpha()):
+        raise click.BadParameter(f"{value!r} is not a two-letter ISO 3166 country code such as NZ, GB or US")
+    return value.upper() if value else None
 
 
 @main.command()

@@ -189,3 +189,14 @@ def read_catalog(path: Path) -> BrandCatalog:
 def load_catalog(path: Path = CATALOG_PATH) -> BrandCatalog:
     """The shipped catalog (or the one at ``path``), read once per process."""
     return read_catalog(Path(path))
+
+
+def brand_matcher(country: str | None) -> BrandMatcher:
+    """The shipped catalog's matcher for ``country`` (built once per process)."""
+    return load_catalog().matcher(country)
+
+
+def catalog_id() -> str:
+    """Which shipped catalog this is: its source package version and the hash of its word list."""
+    header = load_catalog().header
+    return f"{header.get('version')}/{str(header.get('stopwords_sha256', ''))[:12]}"

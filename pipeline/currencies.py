@@ -16,3 +16,22 @@ ISO_4217 = frozenset(
         "ZWL"
     ]
 )
+
+# Currencies of no single country: the euro, and the "X" codes of unions and territories (XAF, XCD, ...).
+_SHARED = frozenset(["EUR"])
+
+
+def country_of_currency(code: str | None) -> str | None:
+    """The ISO 3166 country whose brands a line in this currency names: its first two letters (NZD -> NZ).
+
+    None for a shared currency (EUR, X..) or an unknown code.
+    """
+    if not code or code not in ISO_4217 or code in _SHARED or code.startswith("X"):
+        return None
+    return code[:2]
+
+
+def country_of(currencies: list[str | None]) -> str | None:
+    """The country of most of a file's rows that name a currency with one (None: no such row)."""
+    countries = [c for c in map(country_of_currency, currencies) if c]
+    return max(set(countries), key=countries.count) if countries else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -61,8 +61,12 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
                    ) -> tuple[Predictions, Predictions]:
     """Out-of-fold predictions of ours and of the baseline (unless ``baseline`` is off), on the same folds.
 
-    ``config`` and ``calibrate`` are the model's levers (``train_model``), for ablations.
+    ``config`` and ``calibrate`` are the model's levers (``train_model``), for ablations; a config
+    without a country takes the data's (its currency column), as ``manna train`` does.
     """
+    config = config or FeatureConfig()
+    if config.country is None:
+        config = replace(config, country=data.country)
     n = len(data.labels)
     ours = Predictions(np.asarray(data.labels), np.empty(n, dtype=object), np.zeros(n), np.empty(n, dtype=object))
     base = Predictions(np.asarray(data.labels), np.empty(n, dtype=object), np.zeros(n))

@@ -13,6 +13,7 @@ import math
 import re
 import string
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +26,8 @@ import scipy.sparse as sp
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pipeline.brands import brand_matcher, catalog_id
+
 # Absolute-amount bucket edges of the one-hot amount columns.
 AMOUNT_EDGES: tuple[float, ...] = (5.0, 20.0, 60.0, 200.0, 1000.0, 5000.0)
 # Where the log-magnitude column changes value: powers of two, and the one-hot edges, so that
@@ -32,7 +35,7 @@ AMOUNT_EDGES: tuple[float, ...] = (5.0, 20.0, 60.0, 200.0, 1000.0, 5000.0)
 # hold the bucket, not the amount).
 LOG_AMOUNT_EDGES: tuple[float, ...] = tuple(sorted({*AMOUNT_EDGES, *(2.0 ** k for k in range(17))}))
 
-BLOCK_WEIGHTS = {"char": 1.0, "word": 0.8, "amount": 0.6, "lexicon": 0.8}
+BLOCK_WEIGHTS = {"char": 1.0, "word": 0.8, "amount": 0.6, "lexicon": 0.8, "brand": 2.0}
 CHAR_PARAMS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 1, "sublinear_tf": True,
                                "max_features": 200_000, "dtype": np.float32}
 WORD_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True,
@@ -69,10 +72,12 @@ class FeatureConfig:
     min_df: int = 1  # 2 drops most n-grams of a small file, and with them what unseen merchants share
     log_amount: bool = True  # a log-magnitude column per direction beside the one-hot buckets
     lexicon: bool = True  # the word groups of data/lexicon.yaml
+    brands: bool = True  # the OSM keys of well-known brands a line names (pipeline/brands.py)
+    country: str | None = None  # whose brands (ISO alpha-2); None: every country's
 
 
 # What artifacts written before FeatureConfig existed were fitted with.
-LEGACY_CONFIG = FeatureConfig(min_df=2, log_amount=False)
+LEGACY_CONFIG = FeatureConfig(min_df=2, log_amount=False, brands=False)
 
 
 class AmountBlock:
@@ -116,6 +121,47 @@ class AmountBlock:
     def labels(self) -> list[str]:
         """Readable column names: ``amount 5-20 out``, ``amount size in`` (the log magnitude)."""
         return amount_labels(self.onehot_edges) + (["amount size out", "amount size in"] if self.log else [])
+
+
+class BrandBlock:
+    """Binary columns: the OSM keys (``shop/supermarket``) of the well-known brands a line names.
+
+    Only keys met in training get a column (the others would get no weight). The artifact keeps
+    the country, the keys and which catalog they came from; the matcher itself is rebuilt from the
+    shipped catalog in each process.
+    """
+
+    def __init__(self, country: str | None, keys: Sequence[str]) -> None:
+        self.country = country
+        self.keys = list(keys)
+        self.catalog = catalog_id()
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], country: str | None) -> BrandBlock:
+        """The keys that the training texts' brands carry."""
+        found = brand_matcher(country).keys(texts)
+        return cls(country, sorted({key for keys in found for key in keys}))
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """One row per feature text."""
+        column = self.__dict__.get("_column")
+        if column is None:
+            if self.catalog != catalog_id():
+                warnings.warn(f"the brand catalog changed since this model was trained ({self.catalog}): "
+                              "retrain it", stacklevel=2)
+            column = self.__dict__["_column"] = {key: i for i, key in enumerate(self.keys)}
+        found = brand_matcher(self.country).keys(texts)
+        rows = [row for row, keys in enumerate(found) for key in keys if key in column]
+        columns = [column[key] for keys in found for key in keys if key in column]
+        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
+                             shape=(len(texts), len(self.keys)))
+
+    def labels(self) -> list[str]:
+        """Readable column names: ``brand kind "supermarket"`` for ``shop/supermarket``."""
+        return [f'brand kind "{key.partition("/")[2].replace("_", " ")}"' for key in self.keys]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_column"}
 
 
 class CharNgrams:
@@ -261,14 +307,15 @@ def _tfidf_in_place(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
 
 
 class FeatureSet:
-    """Char n-grams, word n-grams, the amount block and lexicon groups, weighted."""
+    """Char n-grams, word n-grams, the amount block, lexicon groups and brand kinds, weighted."""
 
     def __init__(self, char: CharNgrams, word: WordNgrams, amount: AmountBlock | None = None,
-                 config: FeatureConfig = LEGACY_CONFIG) -> None:
+                 config: FeatureConfig = LEGACY_CONFIG, brands: BrandBlock | None = None) -> None:
         self.char = char
         self.word = word
         self.amount = amount or AmountBlock(log=config.log_amount)
         self.config = config
+        self.brands = brands
 
     @classmethod
     def fit(cls, texts: Sequence[str], lexicon: dict[str, tuple[str, ...]] | None = None,
@@ -279,12 +326,14 @@ class FeatureSet:
         word = TfidfVectorizer(**{**WORD_PARAMS, "min_df": config.min_df}).fit(texts)
         if lexicon is None:
             lexicon = default_lexicon() if config.lexicon else {}
-        return cls(CharNgrams(char), WordNgrams(word, lexicon), AmountBlock(config.log_amount), config)
+        brands = BrandBlock.fit(texts, config.country) if config.brands else None
+        return cls(CharNgrams(char), WordNgrams(word, lexicon), AmountBlock(config.log_amount), config, brands)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if "amount" not in state:  # an artifact written before FeatureConfig: the buckets it was fitted with
             state["amount"] = AmountBlock(log=False)
             state["config"] = LEGACY_CONFIG
+            state["brands"] = None
             state.pop("edges", None)
         self.__dict__.update(state)
 
@@ -298,13 +347,15 @@ class FeatureSet:
         words, lexicon = self.word.transform(texts)
         blocks = {"char": self.char.transform(texts), "word": words,
                   "amount": self.amount.transform(np.asarray(amounts, dtype=float)), "lexicon": lexicon}
-        return sp.hstack([blocks[name] * np.float32(weight) for name, weight in BLOCK_WEIGHTS.items()],
+        if self.brands is not None:
+            blocks["brand"] = self.brands.transform(texts)
+        return sp.hstack([blocks[name] * np.float32(BLOCK_WEIGHTS[name]) for name in blocks],
                          format="csr", dtype=np.float32)
 
     @property
     def n_features(self) -> int:
         """Columns of the matrix ``transform`` returns."""
-        return self.text_columns + self.amount.width + len(self.word.groups)
+        return self.text_columns + self.amount.width + len(self.word.groups) + len(self.brand_labels())
 
     @property
     def text_columns(self) -> int:
@@ -314,7 +365,11 @@ class FeatureSet:
     def labels(self) -> list[str]:
         """Readable names of the columns after the text ones: ``amount 5-20 out``, ``word group "fuel"``."""
         groups = [f'word group "{g.replace("_", " ")}"' for g in self.word.groups]
-        return self.amount.labels() + groups
+        return self.amount.labels() + groups + self.brand_labels()
+
+    def brand_labels(self) -> list[str]:
+        """Readable names of the brand columns (none without the brand block)."""
+        return self.brands.labels() if self.brands is not None else []
 
 
 @dataclass(frozen=True)

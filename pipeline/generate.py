@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.taxonomy import Taxonomy, default_taxonomy
 
 MERCHANTS_PATH = Path(__file__).parent / "data" / "merchants.csv"
+GENERATED_COUNTRY = "US"  # the merchants, cities and currency of generated lines
 CITIES = (
     ("SAN FRANCISCO", "CA"),
     ("LOS ANGELES", "CA"),

@@ -24,7 +24,8 @@ from db.locks import acquire, release
 from db.registry import get_model_version, load_experiment, register_model
 from db.retraining import fail_interrupted, finish_run, last_decided, start_run
 from pipeline.categorize import Categorizer
-from pipeline.generate import Generator
+from pipeline.features import FeatureConfig
+from pipeline.generate import GENERATED_COUNTRY, Generator
 from pipeline.model import CategoryModel, read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
 from pipeline.offline import RULES_NAME, TRAINING_DATA_NAME, read_labeled
@@ -116,8 +117,9 @@ def _train_and_judge(settings: Settings, result: RetrainResult, recipe: dict[str
         taught = reviews.subset([not h for h in judged_split])
     progress(f"training on {len(base):,} rows of {result.base_version}'s data and {len(taught):,} reviews "
              f"(weight {settings.retrain_feedback_weight:g}); {len(held):,} reviews held out to judge")
-    candidate = _fit(base, taught, settings.retrain_feedback_weight)
     active_model, rules = load_registered(settings, result.base_version, RuleSet.load(settings.rules_path))
+    country = active_model.features.config.country or (GENERATED_COUNTRY if recipe["kind"] == "generated" else None)
+    candidate = _fit(base, taught, settings.retrain_feedback_weight, FeatureConfig(country=country))
     standard = standard_set(recipe, base)
     judged = {name: _compare(active_model, candidate, rules, examples, settings.accuracy_min_reviews)
               for name, examples in (("held_out_reviews", held), ("standard", standard))}
@@ -151,11 +153,12 @@ def standard_set(recipe: dict[str, Any], base: Examples) -> Examples:
     return base
 
 
-def _fit(base: Examples, taught: Examples, weight: float) -> CategoryModel:
+def _fit(base: Examples, taught: Examples, weight: float, config: FeatureConfig) -> CategoryModel:
+    """The base data and the reviews, with this release's features and the base model's country."""
     descriptions = base.descriptions + taught.descriptions
     return train_model([feature_text(d) for d in descriptions], base.amounts + taught.amounts,
                        base.labels + taught.labels, [merchant_key(d) for d in descriptions],
-                       weights=[1.0] * len(base) + [weight] * len(taught))
+                       weights=[1.0] * len(base) + [weight] * len(taught), config=config)
 
 
 def _compare(active: CategoryModel, candidate: CategoryModel, rules: RuleSet, examples: Examples,

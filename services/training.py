@@ -14,7 +14,8 @@ from typing import Any
 
 from db.engine import session_scope
 from db.registry import activate_model, load_experiment, register_model
-from pipeline.generate import Generator
+from pipeline.features import FeatureConfig
+from pipeline.generate import GENERATED_COUNTRY, Generator
 from pipeline.model import read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
 from pipeline.offline import load_model_dir
@@ -33,6 +34,7 @@ def train_default_model(settings: Settings, *, rows: int = 20_000, seed: int = 0
         [r["category"] for r in data],
         [merchant_key(r["description"]) for r in data],
         random_state=seed,
+        config=FeatureConfig(country=GENERATED_COUNTRY),
     )
     version, digest, _path = save_model(model, settings.effective_model_dir)
     progress(f"saved model {version} ({model.summary['train_seconds']} s, {model.summary['features']:,} features)")

@@ -26,12 +26,14 @@ def sqlite_settings(tmp_path):
 @pytest.fixture(scope="session")
 def small_model():
     """A model fitted on a few thousand generated lines (seconds), shared by the unit tests."""
-    from pipeline.generate import Generator
+    from pipeline.features import FeatureConfig
+    from pipeline.generate import GENERATED_COUNTRY, Generator
     from pipeline.model import train_model
     from pipeline.normalize import feature_text, merchant_key
 
     rows = Generator(3).rows(4_000)
     model = train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows],
-                        [r["category"] for r in rows], [merchant_key(r["description"]) for r in rows])
+                        [r["category"] for r in rows], [merchant_key(r["description"]) for r in rows],
+                        config=FeatureConfig(country=GENERATED_COUNTRY))
     model.version = "m-test"
     return model

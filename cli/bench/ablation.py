@@ -7,7 +7,7 @@ DIR holds labeled CSV files (``python -m cli.bench.hard_sets --out DIR`` writes 
 Every file is cross-validated (``manna evaluate``'s folds, 5 each) once per variant and split, and
 the table gives the mean over files of accuracy, macro-F1, ECE and coverage at 95% accuracy. The
 variants take one lever away from the full model at a time; ``legacy`` is the model before
-issue 15 (min_df 2, amount buckets only). The baseline (smart_importer's word counts + linear
+issue 15 (min_df 2, amount buckets only, no brands). The baseline (smart_importer's word counts + linear
 SVC) runs on the same folds. A change under about 0.01 is within the noise of 2,000-row files.
 """
 
@@ -46,8 +46,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("-min_df", "n-grams seen once dropped (min_df 2)", replace(FULL, min_df=2)),
     Variant("-log_amount", "amount as buckets only", replace(FULL, log_amount=False)),
     Variant("-lexicon", "no word groups", replace(FULL, lexicon=False)),
+    Variant("-brands", "no brand kinds", replace(FULL, brands=False)),
     Variant("-temperature", "temperature 1 (no calibration on held-out merchants)", calibrate=False),
-    Variant("legacy", "the model before issue 15: min_df 2, buckets only", LEGACY_CONFIG),
+    Variant("legacy", "the model before issue 15: min_df 2, buckets only, no brands", LEGACY_CONFIG),
 )
 
 

@@ -32,13 +32,15 @@ CHUNK = 1_000
 
 
 def _train(model_dir: Path) -> None:
-    from pipeline.generate import Generator
+    from pipeline.features import FeatureConfig
+    from pipeline.generate import GENERATED_COUNTRY, Generator
     from pipeline.model import save_model, train_model
     from pipeline.normalize import feature_text, merchant_key
 
     rows = Generator(0).rows(20_000)
     model = train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows],
-                        [r["category"] for r in rows], [merchant_key(r["description"]) for r in rows])
+                        [r["category"] for r in rows], [merchant_key(r["description"]) for r in rows],
+                        config=FeatureConfig(country=GENERATED_COUNTRY))
     save_model(model, model_dir, versioned=False)
 
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from pipeline.cache import MemoryCache
 from pipeline.categorize import Categorizer, ChunkReport
-from pipeline.generate import Generator
+from pipeline.features import FeatureConfig
+from pipeline.generate import GENERATED_COUNTRY, Generator
 from pipeline.model import CategoryModel, train_model
 from pipeline.normalize import feature_text, merchant_key
 from pipeline.rules import RuleSet
@@ -47,7 +48,7 @@ def fit(rows: list[dict[str, Any]]) -> CategoryModel:
     """A model on labeled rows, as ``train_default_model`` fits one."""
     model = train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows],
                         [r["category"] for r in rows], [merchant_key(r["description"]) for r in rows],
-                        random_state=TRAIN_SEED)
+                        random_state=TRAIN_SEED, config=FeatureConfig(country=GENERATED_COUNTRY))
     model.version = f"study-{len(rows)}"
     return model
 

@@ -38,7 +38,7 @@ def test_rules_win_then_the_model_and_duplicates_are_decided_once(rules, small_m
     assert coffee == coffee_again and coffee.category == "food.coffee"
     assert fuel.category == "transport.fuel"
     assert payroll.explanation.startswith(f"rule {payroll.rule_id}: /")
-    assert 'merchant "starbucks' in coffee.explanation and coffee.explanation.count(", ") <= 2
+    assert 'brand kind "coffee shop"' in coffee.explanation and coffee.explanation.count(", ") <= 2
     assert (report.unique, report.rule_hits, report.model_hits, report.cache_hits) == (3, 1, 2, 0)
     assert all(ms >= 0 for ms in report.timings_ms.values())
 
