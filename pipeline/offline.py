@@ -29,6 +29,8 @@ from typing import Any
 
 from pipeline.cache import MemoryCache
 from pipeline.categorize import Categorizer
+from pipeline.currencies import country_of
+from pipeline.features import FeatureConfig
 from pipeline.model import CategoryModel, load_model, read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
 from pipeline.readers import InputFormatError, csv_header, read_rows
@@ -60,6 +62,7 @@ class LabeledData:
     descriptions: list[str]
     reasons: Counter[str] = field(default_factory=Counter)
     merchants: list[str] = field(default_factory=list)  # the file's ``merchant`` column, when it has one
+    country: str | None = None  # of most rows' currency (NZD: NZ): whose brands the lines name
 
     @property
     def split_groups(self) -> list[str]:
@@ -78,6 +81,7 @@ def read_labeled(path: Path, settings: Settings | None = None) -> LabeledData:
     amounts: list[float] = []
     labels: list[str] = []
     merchants: list[str] = []
+    currencies: list[str | None] = []
     reasons: Counter[str] = Counter()
     for raw in _rows(path, REQUIRED):
         try:
@@ -93,10 +97,13 @@ def read_labeled(path: Path, settings: Settings | None = None) -> LabeledData:
         labels.append(label)
         merchant = row.get("merchant")
         merchants.append(merchant.strip().lower() if isinstance(merchant, str) and merchant.strip() else "")
+        currency = row.get("currency")
+        currencies.append(currency.strip().upper() if isinstance(currency, str) else None)
     texts = [feature_text(d) for d in descriptions]
     keys = [merchant_key(d) for d in descriptions]
     named = [m or k for m, k in zip(merchants, keys, strict=True)] if any(merchants) else []
-    return LabeledData(texts, amounts, labels, keys, reasons.total(), descriptions, reasons, named)
+    return LabeledData(texts, amounts, labels, keys, reasons.total(), descriptions, reasons, named,
+                       country_of(currencies))
 
 
 def skipped_summary(reasons: Counter[str]) -> str:
@@ -145,8 +152,12 @@ def rules_for(categories: set[str], rules_path: Path | None) -> RuleSet:
 
 
 def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: float = 20.0,
-               progress: Callable[[str], None] = lambda _: None) -> CategoryModel:
-    """Fit on a labeled file and write the model (and its rules) to ``out``."""
+               country: str | None = None, progress: Callable[[str], None] = lambda _: None) -> CategoryModel:
+    """Fit on a labeled file and write the model (and its rules) to ``out``.
+
+    ``country`` (ISO alpha-2) chooses whose brands the model knows; by default the country of the
+    file's currency column, else every country's.
+    """
     if data.suffix.lower() != ".csv":  # the model keeps a copy as training.csv to be retrained from
         raise DataFileError(f"{data.name}: train reads a CSV file")
     labeled = read_labeled(data)
@@ -156,7 +167,9 @@ def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: floa
     skipped = skipped_summary(labeled.reasons)
     progress(f"{len(labeled.labels):,} rows, {len(set(labeled.labels))} categories{f'; {skipped}' if skipped else ''}")
     rules = rules_for(set(labeled.labels), rules_path)
-    model = train_model(labeled.texts, labeled.amounts, labeled.labels, labeled.groups, c=c)
+    config = FeatureConfig(country=(country or labeled.country or "").upper() or None)
+    progress(f"brands of {config.country or 'every country'}")
+    model = train_model(labeled.texts, labeled.amounts, labeled.labels, labeled.groups, c=c, config=config)
     rules_file = rules_path or (DEFAULT_RULES_PATH if rules.rules else None)
     rules_info = None
     if rules_file is not None:
@@ -195,7 +208,10 @@ def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20
     limits = get_settings()
     gc.freeze()  # the model's objects live for the whole run: keep the collector from rescanning them
     # Lines repeat across a file: decide each distinct input once for the whole run.
-    categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items))
+    # The merchant layer too (MANNA_MERCHANT_CACHE, as the workers): a merchant decided confidently
+    # in one batch is not run through the model again in the next.
+    categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items),
+                              merchant_cache=limits.merchant_cache)
     written = 0
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
