@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.normalize import US_CITIES, clean_text, feature_text, merchant_key, merchant_key_of_text
+from pipeline.normalize import US_CITIES, clean_text, feature_text, merchant_key, merchant_key_of_text, merchant_word
 
 
 def test_clean_text_removes_invisible_and_control_characters():
@@ -31,3 +31,17 @@ def test_a_city_ending_a_line_leaves_the_merchant_key(city):
     assert merchant_key_of_text(f"blue bottle {city}") == "blue bottle"
     assert merchant_key_of_text(f"blue bottle {city} ca") == "blue bottle"
     assert merchant_key_of_text(f"{city} bagels") == f"{city} bagels"  # a city leading the line stays
+
+
+@pytest.mark.parametrize(
+    ("line", "word"),
+    [
+        ("EFTPOS COUNTDOWN PAPANUI", "countdown"),
+        ("POS W/D THE WAREHOUSE 0412 ALBANY", "warehouse"),
+        ("PURCHASE AUTHORIZED ON 01/02 SQ *BLUE BOTTLE SF CA CARD 1234", "blue"),
+        ("VISA DEBIT PURCHASE CARD 1234 TESCO STORES", "tesco"),
+        ("TFR 4412 0091 AB", "tfr 0 0 ab"),  # no word can name a merchant: the start of the text
+    ],
+)
+def test_merchant_word_skips_bank_wording(line, word):
+    assert merchant_word(feature_text(line)) == word
