@@ -165,7 +165,8 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
 def _country_code(value: str | None) -> str | None:
     if value is not None and not (len(value) == 2 and value.isascii() and value.isalpha()):
         raise click.BadParameter(f"{value!r} is not a two-letter ISO 3166 country code such as NZ, GB or US")
-    return value.upper() if value else None
+    code = value.upper() if value else None
+    return "GB" if code == "UK" else code  # UK is what people write; ISO 3166 (and the brand catalog) say GB
 
 
 @main.command()
@@ -298,8 +299,9 @@ def _report_outcome(outcome: Outcome, min_accepted: float, as_json: bool) -> Non
 @click.option("--recipe", type=click.Choice(["default", "hard"]), default="default", show_default=True,
               help="default: lines in our taxonomy; hard: one user's export in that user's own taxonomy, "
                    "as real exports are (for manna evaluate).")
-@click.option("--country", type=click.Choice(["NZ", "AU", "UK", "US"]), default=None,
-              help="With --recipe hard: the user's country (banks, places, chains) [default: NZ].")
+@click.option("--country", type=click.Choice(["NZ", "AU", "GB", "UK", "US"], case_sensitive=False), default=None,
+              help="With --recipe hard: the user's country (banks, places, chains; UK and GB are one) "
+                   "[default: NZ].")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def generate(count: int | None, seed: int, labels: bool, recipe: str, country: str | None, out: Path) -> None:
     """Write generated bank lines to OUT (.csv or .jsonl) for submit, training or benchmarks."""
@@ -309,7 +311,8 @@ def generate(count: int | None, seed: int, labels: bool, recipe: str, country: s
     if recipe == "hard":
         from pipeline.hard_generate import HardGenerator
 
-        hard = HardGenerator(seed, country or "NZ", count).rows()
+        country = (country or "NZ").upper()
+        hard = HardGenerator(seed, "UK" if country == "GB" else country, count).rows()
         count = len(hard)
         rows: Iterator[dict[str, Any]] = iter(hard)
     elif country is not None:

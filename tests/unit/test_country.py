@@ -5,7 +5,7 @@ import pickle
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
+from cli.main import _country_code, main
 from pipeline.currencies import country_of, country_of_currency
 from pipeline.features import FeatureConfig, FeatureSet
 from pipeline.normalize import feature_text
@@ -56,3 +56,15 @@ def test_a_brand_column_fires_on_an_unseen_line_of_a_known_kind_and_survives_pic
     matrix = features.transform([feature_text("WOOLWORTHS ALBANY"), feature_text("TRANSFER TO A JONES")],
                                 [-30.0, -30.0])
     assert matrix[0, column] > 0 and matrix[1, column] == 0
+
+
+def test_uk_and_gb_are_one_country_for_generate_and_train(tmp_path):
+    runner = CliRunner()
+    files = [tmp_path / f"{code}.csv" for code in ("gb", "uk")]
+    for path in files:
+        code = path.stem
+        assert runner.invoke(main, ["generate", "--recipe", "hard", "--country", code, "-n", "50", "--labels",
+                                    str(path)]).exit_code == 0
+    assert files[0].read_text(encoding="utf-8") == files[1].read_text(encoding="utf-8")
+    assert read_labeled(files[0]).country == "GB"
+    assert _country_code("uk") == _country_code("GB") == "GB"
