@@ -12,6 +12,7 @@ from tests.integration.conftest import REDIS_URL, ROOT, stack_env
 
 # Broker and cache numbers apart from the session worker's, which would otherwise take bench messages.
 BENCH_BROKER_DB, BENCH_CACHE_DB = 12, 13
+N = 5_000  # transactions of the main run (--quick alone sends 20,000: the same checks, for time)
 
 
 def test_quick_bench_with_baseline_writes_json_and_report(stack_settings, trained_model, tmp_path):
@@ -21,19 +22,19 @@ def test_quick_bench_with_baseline_writes_json_and_report(stack_settings, traine
     for url in (env["MANNA_BROKER_URL"], env["MANNA_CACHE_URL"]):
         redis.Redis.from_url(url).flushdb()
     out, report = tmp_path / "bench.json", tmp_path / "report"
-    done = subprocess.run([sys.executable, "-m", "cli", "bench", "--quick", "--baseline", "--workers", "2",
-                           "--out", str(out), "--report", str(report)],
+    done = subprocess.run([sys.executable, "-m", "cli", "bench", "--quick", "-n", str(N), "--baseline",
+                           "--workers", "2", "--out", str(out), "--report", str(report)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
     result = json.loads(out.read_text())
-    assert result["scenario"] == "cold" and result["n"] == 20_000 and result["cold"]["transactions"] == 20_000
+    assert result["scenario"] == "cold" and result["n"] == N and result["cold"]["transactions"] == N
     assert result["throughput_tps"] > 0 and result["baseline_throughput_tps"] > 0
     assert result["ratio_vs_baseline"] == round(result["throughput_tps"] / result["baseline_throughput_tps"], 1)
     latency = result["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
     assert 0 <= result["cache_hit_rate"] <= 1 and result["peak_rss_mb"] > 0
-    assert result["cold"]["stages"]["rows"] == 20_000
+    assert result["cold"]["stages"]["rows"] == N
     assert set(result["limits"]) == {"postgres_copy_rows_per_s", "redis_mget_keys_per_s", "empty_tasks_per_s"}
     assert all(value > 0 for value in result["limits"].values())
     for name in ("summary.md", "throughput.png", "latency_cdf.png", "stages.png"):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,10 +22,23 @@ def manna(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
-def test_train_generate_submit_and_job_embedded(tmp_path):
-    trained = manna("train", "-n", "3000", data_dir=tmp_path)
-    assert trained.returncode == 0, trained.stderr
-    version = trained.stdout.strip()
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One `manna train -n 1500` for the module: its data dir (database and models) and the run."""
+    data_dir = tmp_path_factory.mktemp("trained")
+    run = manna("train", "-n", "1500", data_dir=data_dir)
+    assert run.returncode == 0, run.stderr
+    return data_dir, run
+
+
+def with_model(trained: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> str:
+    """A copy of the module's trained data dir in ``tmp_path`` (the test's own database); the active version."""
+    shutil.copytree(trained[0], tmp_path, dirs_exist_ok=True)
+    return trained[1].stdout.strip()
+
+
+def test_train_generate_submit_and_job_embedded(trained, tmp_path):
+    version = with_model(trained, tmp_path)
     assert version.startswith("m-") and (tmp_path / "models" / version / "model.joblib").is_file()
 
     rows = tmp_path / "rows.csv"
@@ -61,8 +76,8 @@ def test_unknown_job_and_bad_file_type_are_clear_errors(tmp_path):
     assert bad.returncode == 2 and "expected .csv" in bad.stderr
 
 
-def test_model_registry_commands(tmp_path):
-    first = manna("train", "-n", "1500", data_dir=tmp_path).stdout.strip()
+def test_model_registry_commands(trained, tmp_path):
+    first = with_model(trained, tmp_path)
     # A fifth of the data: the second model is worse by design, not by the luck of a seed.
     second = manna("train", "-n", "300", "--seed", "1", data_dir=tmp_path).stdout.strip()
     listed = manna("models", "list", data_dir=tmp_path).stdout
@@ -96,8 +111,8 @@ def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp
     assert refused.returncode == 2 and "changed since" in refused.stderr
 
 
-def test_feedback_import_says_why_rows_are_rejected_and_keeps_the_rest(tmp_path):
-    assert manna("train", "-n", "2000", data_dir=tmp_path).returncode == 0
+def test_feedback_import_says_why_rows_are_rejected_and_keeps_the_rest(trained, tmp_path):
+    with_model(trained, tmp_path)
     rows = tmp_path / "rows.csv"
     manna("generate", "-n", "300", "--seed", "4", str(rows), data_dir=tmp_path)
     assert manna("submit", str(rows), "--source", "bank", "--job-id", "fb", data_dir=tmp_path).returncode == 0
@@ -124,8 +139,8 @@ def test_feedback_import_says_why_rows_are_rejected_and_keeps_the_rest(tmp_path)
     assert (explained["category"], explained["decided_by"]) == ("shopping.general", "override")
 
 
-def test_submit_says_what_was_accepted_and_exits_by_it(tmp_path):
-    assert manna("train", "-n", "1500", data_dir=tmp_path).returncode == 0
+def test_submit_says_what_was_accepted_and_exits_by_it(trained, tmp_path):
+    with_model(trained, tmp_path)
     rows = tmp_path / "rows.csv"
     rows.write_text("id,description,amount,category\nt1,STARBUCKS 12,-4.50,x\nt2,,-3.00,x\nt3,SHELL OIL,oops,x\n")
     first = manna("submit", str(rows), "--job-id", "first", data_dir=tmp_path)
@@ -146,10 +161,10 @@ def test_submit_says_what_was_accepted_and_exits_by_it(tmp_path):
     assert refused.returncode == 2 and "holds no rows" in refused.stderr
 
 
-def test_results_come_out_without_sql(tmp_path):
+def test_results_come_out_without_sql(trained, tmp_path):
     import pandas as pd
 
-    assert manna("train", "-n", "1500", data_dir=tmp_path).returncode == 0
+    with_model(trained, tmp_path)
     rows = tmp_path / "rows.csv"
     assert manna("generate", "-n", "300", "--seed", "5", str(rows), data_dir=tmp_path).returncode == 0
     assert manna("submit", str(rows), "--job-id", "exported", "--source", "bank", data_dir=tmp_path).returncode == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -87,22 +88,36 @@ def test_the_schema_missing_names_the_fix(tmp_path):
     assert_one_line_failure(manna("models", "list", data_dir=tmp_path), "manna db upgrade")
 
 
+def in_parallel(*runs: Callable[[], subprocess.CompletedProcess[str]]) -> list[subprocess.CompletedProcess[str]]:
+    """Independent commands two at a time (as ``run_all``), their results in the order given."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda run: run(), runs))
+
+
 def test_wrong_folders_and_unusable_files_are_one_line(files, tmp_path):
-    predict = manna("predict", "--model", str(tmp_path), "--data", str(files["rows"]), "--out",
-                    str(tmp_path / "p.csv"), data_dir=tmp_path)
-    assert_one_line_failure(predict, str(tmp_path))
-    binary = tmp_path / "binary.csv"
+    # Each command its own data dir, as they run at once; the model folder is empty, as it was when run first.
+    empty, submitting, importing, binary = (tmp_path / "empty", tmp_path / "submit", tmp_path / "import",
+                                            files["root"] / "binary.csv")
+    for folder in (empty, submitting, importing):
+        folder.mkdir()
     binary.write_bytes(bytes(range(256)) * 4)
-    assert_one_line_failure(manna("submit", str(binary), data_dir=tmp_path), "missing column(s) id")
-    assert_one_line_failure(manna("feedback", "import", str(binary), data_dir=tmp_path), "missing column(s)")
-    directory_out = manna("generate", "-n", "10", str(tmp_path), data_dir=tmp_path)
+    predict, submit, feedback, directory_out = in_parallel(
+        lambda: manna("predict", "--model", str(empty), "--data", str(files["rows"]), "--out",
+                      str(empty / "p.csv"), data_dir=empty),
+        lambda: manna("submit", str(binary), data_dir=submitting),
+        lambda: manna("feedback", "import", str(binary), data_dir=importing),
+        lambda: manna("generate", "-n", "10", str(tmp_path), data_dir=tmp_path))
+    assert_one_line_failure(predict, str(empty))
+    assert_one_line_failure(submit, "missing column(s) id")
+    assert_one_line_failure(feedback, "missing column(s)")
     assert directory_out.returncode == 2 and "Traceback" not in directory_out.stderr
 
 
 def test_debug_keeps_the_traceback(tmp_path):
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/manna"
-    for run in (manna("--debug", "jobs", "list", data_dir=tmp_path, MANNA_DATABASE_URL=url),
-                manna("jobs", "list", data_dir=tmp_path, MANNA_DATABASE_URL=url, MANNA_DEBUG="1")):
+    for run in in_parallel(lambda: manna("--debug", "jobs", "list", data_dir=tmp_path, MANNA_DATABASE_URL=url),
+                           lambda: manna("jobs", "list", data_dir=tmp_path, MANNA_DATABASE_URL=url,
+                                         MANNA_DEBUG="1")):
         assert run.returncode == 1 and "Traceback" in run.stderr and "OperationalError" in run.stderr
 
 

@@ -40,7 +40,7 @@ def test_unseen_folds_never_share_a_merchant():
 
 def test_evaluate_command_writes_json_and_a_report(tmp_path):
     data = tmp_path / "labeled.csv"
-    assert manna("generate", "-n", "1500", "--seed", "2", "--labels", str(data), data_dir=tmp_path).returncode == 0
+    assert manna("generate", "-n", "600", "--seed", "2", "--labels", str(data), data_dir=tmp_path).returncode == 0
     run = manna("evaluate", "--data", str(data), "--split", "unseen", "--out", str(tmp_path / "out.json"),
                 "--report", str(tmp_path / "report"), data_dir=tmp_path)
     assert run.returncode == 0, run.stderr

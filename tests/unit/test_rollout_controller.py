@@ -10,6 +10,8 @@ from db.engine import session_scope
 from db.models import AlertEvent, FailedTask, TaskMetric
 from db.registry import load_experiment
 from db.rollouts import move, open_rollout
+from pipeline.model import train_model
+from services import training
 from services.rollout import control, evaluate, start, status
 from services.training import train_default_model
 
@@ -25,8 +27,21 @@ rollback:
 """
 
 
+@pytest.fixture(scope="module")
+def fitted() -> dict:
+    """Models fitted in this module, by their training data: each test saves and registers its own copy."""
+    return {}
+
+
 @pytest.fixture
-def models(sqlite_settings, tmp_path):
+def models(sqlite_settings, tmp_path, fitted, monkeypatch):
+    def fit_once(texts, amounts, labels, groups, **options):
+        key = (tuple(texts), tuple(amounts), tuple(labels), tuple(groups), repr(sorted(options.items())))
+        if key not in fitted:
+            fitted[key] = train_model(texts, amounts, labels, groups, **options)
+        return fitted[key]
+
+    monkeypatch.setattr(training, "train_model", fit_once)  # the same fit for the same rows: one per module
     active = train_default_model(sqlite_settings, rows=1_500, seed=1, activate=True)
     candidate = train_default_model(sqlite_settings, rows=1_500, seed=2, activate=False)
     (tmp_path / "policy.yaml").write_text(POLICY)

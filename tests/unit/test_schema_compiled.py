@@ -81,7 +81,7 @@ any_rows = weighted((edge_rows, 4), (good_rows, 2), (broken_rows, 2), (json_rows
 
 
 @given(rows=st.lists(any_rows, max_size=10), config=st.sampled_from([DEFAULT, TIGHT]))
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @example(rows=[{"id": "a", "description": "d", "amount": "1000000000"}], config=DEFAULT)
 @example(rows=[{"id": "a", "description": "d", "amount": "-0.0000", "mcc": 1000}], config=DEFAULT)
 @example(rows=[{"id": "a", "description": "d", "amount": 1, "mcc": ""}, {"id": "a", "description": "e",
