@@ -29,7 +29,7 @@ from pipeline.normalize import US_CITIES, US_STATES, merchant_word
 ARTIFACT_NAME = "model.joblib"
 PROCESS_FIT_LIMIT = 40_000  # distinct training inputs; see train_model
 CALIBRATION_FOLDS = 5  # held-out fits for the temperature on small data (calibration_splits)
-CALIBRATION_FOLD_LIMIT = 20_000  # distinct inputs past which one held-out fit is enough
+CALIBRATION_FOLD_LIMIT = 10_000  # distinct inputs past which one held-out fit (2,000+ rows) is enough
 MANIFEST_NAME = "manifest.json"
 ECE_BINS = 15
 ARTIFACT_FORMAT = 2  # bump when the pickled classes change shape; older artifacts are refused, not misread
