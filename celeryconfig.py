@@ -20,14 +20,16 @@ QUEUES = ("ingest", "latency", "categorize", "training", "bench")
 LATENCY_QUEUE = "latency"
 # kombu's Redis transport, plus a restore on reconnect of the messages held when the broker went away.
 REDIS_TRANSPORT = "workers.broker:Transport"
+MEMORY_TRANSPORT = "workers.embedded:MemoryTransport"
 
 
 def build(settings: Settings) -> dict[str, Any]:
     """The Celery configuration for these settings."""
-    redis_broker = settings.effective_broker_url.startswith("redis://")
+    url = settings.effective_broker_url
+    transport = {"redis": REDIS_TRANSPORT, "memory": MEMORY_TRANSPORT}.get(url.partition("://")[0])
     return {
-        "broker_url": settings.effective_broker_url,
-        "broker_transport": REDIS_TRANSPORT if redis_broker else None,
+        "broker_url": url,
+        "broker_transport": transport,
         # Scan for messages past their visibility timeout every 10 s (kombu's default is every 100 s).
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout,
                                      "unacked_restore_throttle": 1},

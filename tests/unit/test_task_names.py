@@ -50,17 +50,20 @@ def test_pickle_is_refused_by_configuration():
     assert "pickle" not in app.conf.accept_content
 
 
-def test_redis_brokers_get_the_restoring_transport_and_publishes_ride_out_an_outage():
+def test_redis_and_memory_brokers_get_our_transports_and_publishes_ride_out_an_outage():
     from kombu.connection import Connection
 
     from workers.broker import Transport
+    from workers.embedded import MemoryTransport
 
     redis_conf = celeryconfig.build(Settings(broker_url="redis://127.0.0.1:6379/0", publish_retry_seconds=20))
     connection = Connection(redis_conf["broker_url"], transport=redis_conf["broker_transport"])
     assert connection.transport_cls == "workers.broker:Transport"
     assert isinstance(connection.transport, Transport)
     assert celeryconfig.build(Settings(broker_url="amqp://guest@localhost//"))["broker_transport"] is None
-    assert celeryconfig.build(Settings())["broker_transport"] is None  # embedded: kombu's memory transport
+    embedded_conf = celeryconfig.build(Settings())  # kombu's memory transport, polled often, drained briefly
+    embedded = Connection(embedded_conf["broker_url"], transport=embedded_conf["broker_transport"]).transport
+    assert isinstance(embedded, MemoryTransport) and embedded.polling_interval < 1
     policy = redis_conf["task_publish_retry_policy"]
     waits = [min(policy["interval_start"] + i * policy["interval_step"], policy["interval_max"])
              for i in range(policy["max_retries"])]
