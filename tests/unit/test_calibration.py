@@ -30,11 +30,17 @@ def test_folds_hold_out_whole_merchant_words_and_every_row_once():
     assert sorted(np.concatenate([hold for _, hold in splits]).tolist()) == list(range(len(data.labels)))
 
 
-def test_large_data_gets_one_held_out_split(monkeypatch):
-    monkeypatch.setattr(model_module, "CALIBRATION_FOLD_LIMIT", 10)
-    data = training_set()
-    [(fit, hold)] = calibration_splits(data, random_state=0)
-    assert 0 < len(hold) < len(fit)
+@pytest.mark.parametrize(("held_out", "folds"), [(1, 1), (13, 2)])
+def test_larger_data_stops_at_the_fold_that_reaches_enough_held_out_rows(monkeypatch, held_out, folds):
+    data = training_set()  # 60 rows in 5 folds of 12
+    every = calibration_splits(data, random_state=0)
+    monkeypatch.setattr(model_module, "CALIBRATION_HELD_OUT", held_out)
+    splits = calibration_splits(data, random_state=0)
+    assert len(splits) == folds
+    for (fit, hold), (every_fit, every_hold) in zip(splits, every, strict=False):  # the first of the same folds
+        assert fit.tolist() == every_fit.tolist() and hold.tolist() == every_hold.tolist()
+    held = np.concatenate([hold for _, hold in splits])
+    assert len(held) >= held_out and len(set(held.tolist())) == len(held)
 
 
 def test_too_few_merchants_means_no_calibration():
