@@ -79,14 +79,14 @@ def _assert_exact(settings, job_id: str) -> None:
     assert label_counts(settings.effective_database_url, job_id) == (ROWS, ROWS)
 
 
-def test_postgres_down_for_20_seconds_mid_job_delays_the_job_and_loses_nothing(outage_stack, tmp_path):
+def test_postgres_down_for_10_seconds_mid_job_delays_the_job_and_loses_nothing(outage_stack, tmp_path):
     settings, server = outage_stack
-    settings = settings.model_copy(update={"task_max_retries": 8, "retry_backoff_max": 8})
-    assert settings.retry_budget_seconds > 30, "the budget must outlast the outage"
+    settings = settings.model_copy(update={"task_max_retries": 6, "retry_backoff_max": 4})
+    assert settings.retry_budget_seconds > 15, "the budget must outlast the outage and the restart"
     worker = WorkerProcess(settings, tmp_path / "worker.log")
     try:
         job_id = f"pg-down-{uuid.uuid4().hex[:8]}"
-        _crash_mid_job(settings, server, job_id, outage_seconds=20)
+        _crash_mid_job(settings, server, job_id, outage_seconds=10)
         _assert_exact(settings, job_id)
     finally:
         worker.stop()
@@ -104,7 +104,7 @@ def test_postgres_down_past_the_retry_budget_fails_loudly_and_redrive_finishes_t
     worker = WorkerProcess(settings, tmp_path / "worker.log")
     try:
         job_id = f"pg-gone-{uuid.uuid4().hex[:8]}"
-        _crash_mid_job(settings, server, job_id, outage_seconds=15)
+        _crash_mid_job(settings, server, job_id, outage_seconds=8)
         spooled = settings.failure_spool.read_text().splitlines()
         assert spooled, "failures during the outage must be spooled, not dropped"
         assert "failed for good" in worker.log_path.read_text(errors="replace")

@@ -96,7 +96,7 @@ def test_model_registry_commands(trained, tmp_path):
 
 def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp_path):
     data = tmp_path / "labeled.csv"
-    assert manna("generate", "-n", "2000", "--labels", str(data), data_dir=tmp_path).returncode == 0
+    assert manna("generate", "-n", "600", "--labels", str(data), data_dir=tmp_path).returncode == 0
     trained = manna("train", "--data", str(data), "--out", str(tmp_path / "file-model"), data_dir=tmp_path)
     assert trained.returncode == 0, trained.stderr
     registered = manna("models", "register", str(tmp_path / "file-model"), "--activate", data_dir=tmp_path)
