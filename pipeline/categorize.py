@@ -15,7 +15,7 @@ import numpy as np
 from pipeline.cache import ResultCache
 from pipeline.features import amount_bucket
 from pipeline.memory import MEMORY_CONFIDENCE, MemoryKey, MemoryLookup
-from pipeline.merchant_layer import MERCHANT_MIN_CONFIDENCE, amount_steady, direction_name, layer_key
+from pipeline.merchant_layer import MERCHANT_MIN_CONFIDENCE, AmountCheck, direction_name, layer_key
 from pipeline.model import CategoryModel, confidence_level
 from pipeline.normalize import feature_text, merchant_key_of_text
 from pipeline.rules import RuleSet
@@ -94,6 +94,7 @@ class Categorizer:
         self.cache_ttl = cache_ttl_seconds
         self.abstain_threshold = abstain_threshold
         self.merchant_cache = merchant_cache and model is not None  # the layer stands in for the model only
+        self._amount_check = AmountCheck(model) if model is not None and self.merchant_cache else None
         model_edges = model.amount_edges if model else ()
         self._edges = np.array(sorted(set(model_edges) | set(rules.amount_edges)))
         # Both layers share this prefix: a new model, rule set or namespace never reads old entries.
@@ -226,17 +227,18 @@ class Categorizer:
                                  model.version, confidence < self.abstain_threshold, why)
                    for key, category, confidence, why in zip(left, categories, confidences.tolist(), explanations,
                                                              strict=True)}
-        steady = self._steady(model, left, proba, confidences, lines.amounts[rows]) if self.merchant_cache else set()
+        steady = self._steady(left, proba, confidences, lines.amounts[rows])
         watch.lap("predict")
         return decided, steady
 
-    def _steady(self, model: CategoryModel, keys: list[str], proba: np.ndarray, confidences: np.ndarray,
-                amounts: np.ndarray) -> set[str]:
+    def _steady(self, keys: list[str], proba: np.ndarray, confidences: np.ndarray, amounts: np.ndarray) -> set[str]:
         """Keys whose model decision may stand for its merchant: confident, and the same at any amount."""
+        if self._amount_check is None:
+            return set()
         confident = np.flatnonzero(confidences >= max(MERCHANT_MIN_CONFIDENCE, self.abstain_threshold))
         if not len(confident):
             return set()
-        same = amount_steady(model, proba[confident], amounts[confident])
+        same = self._amount_check.steady(proba[confident], amounts[confident])
         return {keys[i] for i in confident[same]}
 
     def _write_cache(self, fresh: dict[str, Decision], steady: set[str], lines: _Lines) -> None:

@@ -49,29 +49,56 @@ def layer_key(text: str) -> str:
     return name
 
 
-def amount_steady(model: CategoryModel, proba: np.ndarray, amounts: np.ndarray) -> np.ndarray:
-    """Per row: True when its best category stays best in every amount bucket of its direction.
+class AmountCheck:
+    """Which of one model's decisions would be the same in every amount bucket of their direction.
 
     The model is linear and the amount block is the same for every amount of a bucket, so moving a
-    row to another bucket adds (that bucket's block - its own) times the block's coefficients to
-    its logits: no second vectorize or predict is needed. ``proba`` are the row's calibrated probabilities.
+    row from its bucket to another adds that bucket's block less its own, times the block's
+    coefficients, to its logits: no second vectorize or predict is needed. A category overtakes
+    the best one in some bucket exactly when their log-probability gap is below the most it can
+    gain on the best one by the move. Those gains depend on the model only: they are worked out
+    once, per (direction, own bucket, best category, category), and each row is then a lookup.
     """
-    coef = np.asarray(model.classifier.coef_)
-    n_rows, n_classes = proba.shape
-    if coef.shape[0] != n_classes:  # a two-class model keeps one coefficient row: not worth the case
-        return np.zeros(n_rows, dtype=bool)
-    block = model.features.amount
-    start = model.features.text_columns  # the amount block follows the text columns (FeatureSet)
-    weights = coef[:, start : start + block.width] * (BLOCK_WEIGHTS["amount"] / model.temperature)
-    buckets = np.arange(len(block.edges) + 1)
-    by_direction = np.stack([(block.rows(buckets, np.full(len(buckets), money_in)) @ weights.T).T
-                             for money_in in (False, True)])  # direction x classes x buckets
-    shifts = by_direction[(amounts > 0).astype(int)]  # rows x classes x buckets
-    own = amount_bucket(amounts, block.edges)
-    shifts = shifts - shifts[np.arange(n_rows), :, own][:, :, None]
-    scores = np.log(np.maximum(proba, 1e-300))[:, :, None] + shifts
-    best = proba.argmax(axis=1)
-    return np.asarray((scores.argmax(axis=1) == best[:, None]).all(axis=1))
+
+    def __init__(self, model: CategoryModel) -> None:
+        coef = np.asarray(model.classifier.coef_)
+        self.edges = model.features.amount.edges
+        # A two-class model keeps one row of coefficients: not worth the case, nothing is steady.
+        self.gains = self._gains(model, coef) if len(coef) == len(model.classes) else None
+
+    def steady(self, proba: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+        """Per row: True when its best category stays best in every amount bucket of its direction.
+
+        ``proba`` are the rows' calibrated probabilities.
+        """
+        n_rows, n_classes = proba.shape
+        if self.gains is None:
+            return np.zeros(n_rows, dtype=bool)
+        best = proba.argmax(axis=1)
+        log_proba = np.log(np.maximum(proba, 1e-300))
+        gap = log_proba[np.arange(n_rows), best][:, None] - log_proba
+        gain = self.gains[(amounts > 0).astype(int), amount_bucket(amounts, self.edges), best]
+        # On a tie the lower category index wins, as argmax picks it.
+        holds = (gap > gain) | ((gap == gain) & (np.arange(n_classes) > best[:, None]))
+        return np.asarray(holds.all(axis=1))
+
+    @staticmethod
+    def _gains(model: CategoryModel, coef: np.ndarray) -> np.ndarray:
+        """[direction, own bucket, best, other]: the most the other category's logit gains on the best
+        one's when a row moves to another bucket of its direction (minus infinity against itself)."""
+        block = model.features.amount
+        start = model.features.text_columns  # the amount block follows the text columns (FeatureSet)
+        weights = coef[:, start : start + block.width] * (BLOCK_WEIGHTS["amount"] / model.temperature)
+        buckets = np.arange(len(block.edges) + 1)
+        n_classes = len(coef)
+        gains = np.empty((2, len(buckets), n_classes, n_classes))
+        for money_in in (0, 1):
+            shift = (block.rows(buckets, np.full(len(buckets), bool(money_in))) @ weights.T).T  # classes x buckets
+            for own in buckets:
+                moved = shift - shift[:, own : own + 1]  # each logit's change, from the own bucket to each
+                gains[money_in, own] = (moved[None, :, :] - moved[:, None, :]).max(axis=2)
+        gains[:, :, np.arange(n_classes), np.arange(n_classes)] = -np.inf
+        return gains
 
 
 def direction_name(sign: int) -> str:

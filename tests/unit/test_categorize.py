@@ -152,9 +152,9 @@ def test_rule_and_fallback_decisions_never_get_a_merchant_entry(rules):
 
 
 def test_a_decision_that_changes_with_the_amount_gets_no_merchant_entry(rules, small_model, monkeypatch):
-    import pipeline.categorize as categorize
+    from pipeline.merchant_layer import AmountCheck
 
-    monkeypatch.setattr(categorize, "amount_steady", lambda model, proba, amounts: np.zeros(len(amounts), bool))
+    monkeypatch.setattr(AmountCheck, "steady", lambda self, proba, amounts: np.zeros(len(amounts), bool))
     cache = MemoryCache()
     layered(rules, small_model, cache).categorize([SEATTLE])
     assert len(cache._items) == 1  # the exact entry only

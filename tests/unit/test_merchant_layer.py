@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.features import amount_bucket
 from pipeline.generate import Generator
-from pipeline.merchant_layer import amount_steady, layer_key
+from pipeline.merchant_layer import AmountCheck, layer_key
 from pipeline.normalize import feature_text
 from pipeline.settings import Settings
 
@@ -26,12 +26,12 @@ def test_layer_key_drops_lead_words_store_numbers_and_place_only(description, ke
     assert layer_key(feature_text(description)) == key
 
 
-def test_amount_steady_agrees_with_predicting_the_line_in_every_bucket_of_its_direction(small_model):
+def test_the_amount_check_agrees_with_predicting_the_line_in_every_bucket_of_its_direction(small_model):
     rows = Generator(5).rows(300)
     texts = [feature_text(r["description"]) for r in rows]
     amounts = np.array([float(r["amount"]) for r in rows])
     proba = small_model.predict_proba_matrix(small_model.vectorize(texts, amounts))
-    steady = amount_steady(small_model, proba, amounts)
+    steady = AmountCheck(small_model).steady(proba, amounts)
     edges = small_model.amount_edges
     # One amount inside every bucket, with the line's own sign: the brute-force answer.
     inside = [edges[0] / 2, *[(lo + hi) / 2 for lo, hi in pairwise(edges)], edges[-1] * 2]
