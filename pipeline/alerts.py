@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pipeline.yamlio import load_yaml
 
 ALERTS_PATH = Path(__file__).parent / "data" / "alerts.yaml"
 STATES = ("ok", "firing", "no_data")
@@ -73,7 +73,7 @@ class AlertConfig:
 
 def load_alerts(path: Path = ALERTS_PATH) -> AlertConfig:
     """Read and check the rules file; a rule needs exactly one of ``above`` and ``below``, and a ``min_sample``."""
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8"))
     rules = []
     for entry in data["rules"]:
         name = entry.get("name")

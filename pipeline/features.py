@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.brands import brand_matcher, catalog_id
+from pipeline.yamlio import load_yaml
 
 # Absolute-amount bucket edges of the one-hot amount columns.
 AMOUNT_EDGES: tuple[float, ...] = (5.0, 20.0, 60.0, 200.0, 1000.0, 5000.0)
@@ -50,7 +50,7 @@ _KNOWN_WORDS = 20_000  # words whose columns an Attribution keeps (a few hundred
 @lru_cache(maxsize=1)
 def default_lexicon() -> dict[str, tuple[str, ...]]:
     """Domain word groups (coffee, fuel, fees, transfer, ...) from ``data/lexicon.yaml``."""
-    document = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
+    document = load_yaml(LEXICON_PATH.read_text(encoding="utf-8"))
     return {str(group): tuple(str(word) for word in words) for group, words in document.items()}
 
 

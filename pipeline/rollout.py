@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pipeline.yamlio import load_yaml
 
 POLICIES = Path(__file__).parent / "data" / "rollout"
 ACTIONS = ("hold", "advance", "complete", "rollback")
@@ -56,7 +56,7 @@ def load_policy(name_or_path: str | Path = "seed") -> Policy:
     path = POLICIES / f"{name_or_path}.yaml" if str(name_or_path) in ("seed", "retrain") else Path(name_or_path)
     if not path.is_file():
         raise ValueError(f"no rollout policy {name_or_path!r}: give seed, retrain or a YAML file")
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8")) or {}
     try:
         phases = tuple(float(p) for p in data["phases"])
         promote, rollback = dict(data["promote"]), dict(data["rollback"])

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import re2
-import yaml
+
+from pipeline.yamlio import load_yaml
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "data" / "rules.yaml"
 _FIELDS = ("text", "merchant_key")
@@ -64,7 +65,7 @@ class RuleSet:
     def load(cls, path: Path | None = None, categories: Iterable[str] | None = None) -> RuleSet:
         """Read a YAML rule file; with ``categories``, rules for other categories are an error."""
         source = (path or DEFAULT_RULES_PATH).read_bytes()
-        document = yaml.safe_load(source) or {}
+        document = load_yaml(source) or {}
         known = set(categories) if categories is not None else None
         rules = [_parse_rule(raw, known) for raw in document.get("rules") or []]
         ids = [rule.id for rule in rules]

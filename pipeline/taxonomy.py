@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from pipeline.yamlio import load_yaml
 
 TAXONOMY_PATH = Path(__file__).parent / "data" / "taxonomy.yaml"
 UNCATEGORIZED = "other.uncategorized"
@@ -45,7 +45,7 @@ def default_taxonomy() -> Taxonomy:
 
 def load_taxonomy(path: Path) -> Taxonomy:
     """Parse a taxonomy file of the ``data/taxonomy.yaml`` shape."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = load_yaml(path.read_text(encoding="utf-8"))
     groups: dict[str, str] = {}
     categories: dict[str, Category] = {}
     for group in document["groups"]:
