@@ -52,7 +52,7 @@ class ChunkReport:
     """Decisions and merchant keys aligned with the input, plus counts and per-stage milliseconds."""
 
     decisions: list[Decision]
-    merchant_keys: list[str] = field(default_factory=list)
+    lines: _Lines | None = field(default=None, repr=False)
     unique: int = 0
     memory_hits: int = 0
     cache_hits: int = 0  # every cache hit, exact key or merchant layer
@@ -61,6 +61,14 @@ class ChunkReport:
     model_hits: int = 0
     fallbacks: int = 0
     timings_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @property
+    def merchant_keys(self) -> list[str]:
+        """Each line's merchant key (``normalize.merchant_key``), aligned with ``decisions``.
+
+        Worked out when first asked: the workers store it with each label, ``manna predict`` never reads it.
+        """
+        return [] if self.lines is None else [self.lines.merchant(key) for key in self.lines.keys]
 
 
 class _Stopwatch:
@@ -111,12 +119,10 @@ class Categorizer:
         ``memory`` (the source's merchant memory) wins over the cache, rules and model. Its
         decisions are never cached, so a correction takes effect on the next chunk.
         """
-        report = ChunkReport(decisions=[])
-        watch = _Stopwatch(report.timings_ms)
+        timings = dict.fromkeys(STAGES, 0.0)
+        watch = _Stopwatch(timings)
         lines = self._prepare(transactions)
-        keys = lines.keys
-        report.unique = len(lines.first_of)
-        report.merchant_keys = [lines.merchant_of[key] for key in keys]
+        report = ChunkReport(decisions=[], lines=lines, unique=len(lines.first_of), timings_ms=timings)
         watch.lap("normalize")
 
         decided = self._remembered(memory, lines) if memory else {}
@@ -132,7 +138,7 @@ class Categorizer:
         report.cache_hits = len(exact) + report.merchant_cache_hits
         self._write_cache(fresh, steady, lines)
         watch.lap("cache")
-        report.decisions = [decided[key] for key in keys]
+        report.decisions = [decided[key] for key in lines.keys]
         return report
 
     def _prepare(self, transactions: Sequence[Transaction]) -> _Lines:
@@ -143,11 +149,10 @@ class Categorizer:
         first_of: dict[str, int] = {}
         for index, key in enumerate(keys):
             first_of.setdefault(key, index)
-        merchant_of = {key: _merchant_key(texts[i]) for key, i in first_of.items()}
-        return _Lines(transactions, texts, amounts, signs, keys, first_of, merchant_of)
+        return _Lines(transactions, texts, amounts, signs, keys, first_of)
 
     def _remembered(self, memory: MemoryLookup, lines: _Lines) -> dict[str, Decision]:
-        memory_key: dict[str, MemoryKey] = {key: (lines.merchant_of[key], lines.sign(key)) for key in lines.first_of}
+        memory_key: dict[str, MemoryKey] = {key: (lines.merchant(key), lines.sign(key)) for key in lines.first_of}
         found = memory(sorted(set(memory_key.values())))
         decided: dict[str, Decision] = {}
         for key, wanted in memory_key.items():
@@ -289,7 +294,7 @@ class Categorizer:
 
 @dataclass(frozen=True, slots=True)
 class _Lines:
-    """One chunk's inputs, prepared once; ``first_of`` and ``merchant_of`` are keyed by exact cache key."""
+    """One chunk's inputs, prepared once; ``first_of`` is keyed by exact cache key."""
 
     transactions: Sequence[Transaction]
     texts: list[str]
@@ -297,12 +302,15 @@ class _Lines:
     signs: list[int]
     keys: list[str]
     first_of: dict[str, int]
-    merchant_of: dict[str, str]
     merchant_ids: dict[str, str] = field(default_factory=dict)  # exact key -> merchant layer key, once looked up
 
     def sign(self, key: str) -> int:
         """The direction of the line behind an exact key (-1 out, 1 in, 0 no amount)."""
         return self.signs[self.first_of[key]]
+
+    def merchant(self, key: str) -> str:
+        """The merchant key of the line behind an exact key (``normalize.merchant_key``)."""
+        return _merchant_key(self.texts[self.first_of[key]])
 
     def layer_key(self, key: str) -> str:
         """The merchant the merchant layer files the line under (see ``merchant_layer.layer_key``)."""
