@@ -66,7 +66,8 @@ class ChunkReport:
     def merchant_keys(self) -> list[str]:
         """Each line's merchant key (``normalize.merchant_key``), aligned with ``decisions``.
 
-        Worked out when first asked: the workers store it with each label, ``manna predict`` never reads it.
+        Worked out when asked (``merchant_key`` is cached): the workers store it with each label, ``manna predict``
+        never reads it.
         """
         return [] if self.lines is None else [self.lines.merchant(key) for key in self.lines.keys]
 
