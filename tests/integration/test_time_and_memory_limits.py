@@ -105,6 +105,7 @@ def test_a_child_over_its_memory_cap_is_replaced_after_its_task(limited):
     settings, worker, faults = limited
     children_before = set(worker.children())
     crashes_before = _log_count(worker, "WorkerLostError")
+    log_start = len(worker.log_path.read_bytes())
     job_id = _run_job(settings, faults, 4_000, bloat=1)
     _assert_exact(settings, job_id, 4_000)
     # billiard's "exceeding memory limit" warning goes to a logger Celery does not show: watch the children.
@@ -112,5 +113,10 @@ def test_a_child_over_its_memory_cap_is_replaced_after_its_task(limited):
     while children_before <= set(worker.children()) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)  # a second, wrongful replacement would show up by now
-    assert len(children_before - set(worker.children())) == 1, "exactly the bloated child was replaced"
+    replaced = children_before - set(worker.children())
+    # When this fails, say what else could have replaced a child: a time limit, a lost worker.
+    suspects = [line for line in worker.log_path.read_bytes()[log_start:].decode(errors="replace").splitlines()
+                if any(word in line for word in ("time limit", "WorkerLostError", "exited", "signal"))]
+    bloated = (faults / "pids" / "bloat").read_text()
+    assert len(replaced) == 1, f"exactly the bloated child ({bloated}) was replaced, not {replaced}: {suspects[-10:]}"
     assert _log_count(worker, "WorkerLostError") == crashes_before, "the child left between tasks, not mid-task"
