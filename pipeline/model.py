@@ -319,9 +319,11 @@ def calibration_splits(data: _TrainingSet, random_state: int) -> list[tuple[np.n
         return []
     folds = GroupKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=random_state)
     splits: list[tuple[np.ndarray, np.ndarray]] = []
+    held = 0
     for fit, hold in folds.split(data.texts, data.labels, groups):
         splits.append((fit, hold))
-        if sum(len(held) for _, held in splits) >= CALIBRATION_HELD_OUT:
+        held += len(hold)
+        if held >= CALIBRATION_HELD_OUT:
             break
     return splits
 

@@ -19,7 +19,6 @@ from tests.integration.conftest import (
     WorkerProcess,
     label_counts,
     wait_for_job,
-    wait_for_job_unless_lost,
 )
 from workers.app import create_app
 from workers.client import submit_rows
@@ -56,7 +55,7 @@ def test_work_of_a_vanished_worker_is_redelivered_after_the_visibility_timeout(s
 
     second = WorkerProcess(settings, tmp_path / "second.log")
     try:
-        job = wait_for_job_unless_lost(url, broker.url, job_id, expected_received=ROWS, timeout=90)
+        job = wait_for_job(url, job_id, expected_received=ROWS, timeout=90, broker_url=broker.url)
         if job is None:
             # A message the killed worker had just taken (BRPOP) but not yet recorded as unacknowledged is
             # gone from Redis and never reached Postgres: the producer sends the job again, a no-op for
