@@ -117,7 +117,9 @@ class _Screen:
 
     RE2 matches all text patterns at once in linear time; the rule's own Python pattern then
     confirms, so RE2 only has to never miss. It agrees with ``re`` on printable ASCII; other
-    lines, and patterns RE2 cannot compile (lookarounds, backreferences), skip the screen.
+    lines skip the screen. RE2 has no lookarounds: a pattern is screened without them (an
+    assertion only ever rules a match out), and one RE2 still cannot compile (a backreference)
+    is always tried.
     """
 
     def __init__(self, patterns: list[str | None]) -> None:
@@ -132,7 +134,7 @@ class _Screen:
                 always.append(index)
                 continue
             try:
-                self._set.Add(pattern)
+                self._set.Add(without_lookarounds(pattern))
             except re2.error:
                 always.append(index)
             else:
@@ -149,6 +151,54 @@ class _Screen:
         if not hits:
             return self._always
         return sorted([self._rule_of_entry[i] for i in hits] + self._always)
+
+
+_LOOKAROUND_OPENERS = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def without_lookarounds(pattern: str) -> str:
+    """``pattern`` with every lookahead and lookbehind group removed: it matches wherever ``pattern`` does.
+
+    Escapes and character classes are skipped over, so a bracket or parenthesis inside them
+    neither opens nor closes a group. A quantified assertion leaves a dangling quantifier, which
+    RE2 rejects: that rule is then tried on every line, as before. A verbose pattern is returned
+    unchanged: its comments may hold parentheses.
+    """
+    if re.compile(pattern).flags & re.VERBOSE:
+        return pattern
+    out: list[str] = []
+    depth = 0  # > 0 inside a group being removed
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            end = i + 2
+        elif char == "[":
+            end = _class_end(pattern, i)
+        else:
+            end = i + 1
+            if char == "(" and (depth or pattern.startswith(_LOOKAROUND_OPENERS, i)):
+                depth += 1
+            elif char == ")" and depth:
+                depth -= 1
+                i = end
+                continue  # the removed group's own closing parenthesis
+        if not depth:
+            out.append(pattern[i:end])
+        i = end
+    return "".join(out)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index just past the character class opening at ``start`` ("[]a]" and "[^]a]" hold a literal "]")."""
+    i = start + 1
+    if pattern.startswith("^", i):
+        i += 1
+    if pattern.startswith("]", i):
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
 
 
 def _parse_rule(raw: Any, known: set[str] | None) -> Rule:
