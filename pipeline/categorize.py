@@ -172,7 +172,7 @@ class Categorizer:
         if self.cache is None or not lookups:
             return {}, {}
         if self.merchant_cache:
-            lines.merchant_ids.update({key: self._merchant_cache_key(key, lines) for key in lookups})
+            lines.merchant_ids.update(self._merchant_cache_keys(lookups, lines))
         distinct = list(dict.fromkeys(lines.merchant_ids.values()))
         values = self.cache.get_many(lookups + distinct)
         exact = {key: _from_cache(value) for key, value in zip(lookups, values, strict=False) if value is not None}
@@ -275,9 +275,18 @@ class Categorizer:
         return {mid: _to_cache(max(decisions, key=lambda d: d.confidence)) for mid, decisions in groups.items()
                 if mid not in doubtful and len({d.category for d in decisions}) == 1}
 
-    def _merchant_cache_key(self, key: str, lines: _Lines) -> str:
-        raw = f"{self._key_prefix}merchant|{lines.sign(key)}|{lines.layer_key(key)}"
-        return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+    def _merchant_cache_keys(self, keys: list[str], lines: _Lines) -> dict[str, str]:
+        """Exact key -> merchant layer key; one hash per merchant and direction (a chunk's lines share them)."""
+        hashed: dict[tuple[int, str], str] = {}
+        ids: dict[str, str] = {}
+        for key in keys:
+            merchant = (lines.sign(key), lines.layer_key(key))
+            mid = hashed.get(merchant)
+            if mid is None:
+                raw = f"{self._key_prefix}merchant|{merchant[0]}|{merchant[1]}"
+                mid = hashed[merchant] = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+            ids[key] = mid
+        return ids
 
     def _cache_keys(self, texts: list[str], amounts: np.ndarray, signs: list[int],
                     transactions: Sequence[Transaction]) -> list[str]:
