@@ -255,7 +255,9 @@ class Categorizer:
         """
         if self.cache is None:
             return
-        items = {key: _to_cache(d) for key, d in fresh.items() if d.decided_by in ("rule", "model", "cache")}
+        encoded: dict[int, str] = {}  # the lines of one merchant layer entry share one Decision: encode it once
+        items = {key: encoded.get(id(d)) or encoded.setdefault(id(d), _to_cache(d)) for key, d in fresh.items()
+                 if d.decided_by in ("rule", "model", "cache")}
         if self.merchant_cache:
             items.update(self._merchant_entries(fresh, steady, lines))
         if items:
