@@ -57,8 +57,8 @@ def folds(data: LabeledData, split: str, n_splits: int = 5, seed: int = 0) -> li
 
 
 def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], None] = lambda _: None,
-                   config: FeatureConfig | None = None, calibrate: bool = True, baseline: bool = True
-                   ) -> tuple[Predictions, Predictions]:
+                   config: FeatureConfig | None = None, calibrate: bool = True, baseline: bool = True,
+                   n_splits: int = 5) -> tuple[Predictions, Predictions]:
     """Out-of-fold predictions of ours and of the baseline (unless ``baseline`` is off), on the same folds.
 
     ``config`` and ``calibrate`` are the model's levers (``train_model``), for ablations; a config
@@ -71,7 +71,7 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
     ours = Predictions(np.asarray(data.labels), np.empty(n, dtype=object), np.zeros(n), np.empty(n, dtype=object))
     base = Predictions(np.asarray(data.labels), np.empty(n, dtype=object), np.zeros(n))
     rules = rules_for(set(data.labels), None)
-    for number, (train, test) in enumerate(folds(data, split), start=1):
+    for number, (train, test) in enumerate(folds(data, split, n_splits), start=1):
         started = time.perf_counter()
         model = train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
                             [data.labels[i] for i in train], [data.groups[i] for i in train],

@@ -41,11 +41,13 @@ def test_unseen_folds_never_share_a_merchant():
 def test_evaluate_command_writes_json_and_a_report(tmp_path):
     data = tmp_path / "labeled.csv"
     assert manna("generate", "-n", "600", "--seed", "2", "--labels", str(data), data_dir=tmp_path).returncode == 0
-    run = manna("evaluate", "--data", str(data), "--split", "unseen", "--out", str(tmp_path / "out.json"),
-                "--report", str(tmp_path / "report"), data_dir=tmp_path)
+    run = manna("evaluate", "--data", str(data), "--split", "unseen", "--folds", "2", "--out",
+                str(tmp_path / "out.json"), "--report", str(tmp_path / "report"), data_dir=tmp_path)
     assert run.returncode == 0, run.stderr
+    assert run.stderr.count("unseen fold") == 2  # one progress line per fold (the console writes to stderr)
     result = json.loads((tmp_path / "out.json").read_text())
-    assert result["split"] == "unseen" and 0 < result["ours"]["accuracy"] <= 1 and "ece" in result["ours"]
+    assert result["split"] == "unseen" and result["folds"] == 2
+    assert 0 < result["ours"]["accuracy"] <= 1 and "ece" in result["ours"]
     assert 0 < result["baseline"]["accuracy"] <= 1 and "ece" not in result["baseline"]
     for chart in ("reliability.png", "confusion.png", "coverage.png"):
         assert (tmp_path / "report" / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
