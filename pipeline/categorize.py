@@ -256,8 +256,12 @@ class Categorizer:
         if self.cache is None:
             return
         encoded: dict[int, str] = {}  # the lines of one merchant layer entry share one Decision: encode it once
-        items = {key: encoded.get(id(d)) or encoded.setdefault(id(d), _to_cache(d)) for key, d in fresh.items()
-                 if d.decided_by in ("rule", "model", "cache")}
+        items: dict[str, str] = {}
+        for key, decision in fresh.items():
+            if decision.decided_by in ("rule", "model", "cache"):
+                if id(decision) not in encoded:
+                    encoded[id(decision)] = _to_cache(decision)
+                items[key] = encoded[id(decision)]
         if self.merchant_cache:
             items.update(self._merchant_entries(fresh, steady, lines))
         if items:
