@@ -178,18 +178,23 @@ def _country_code(value: str | None) -> str | None:
               help="The predictions as CSV, one row per input row, in order: id (transaction_id, id or the row "
                    "number), category, confidence, confidence_level, decided_by, rule_id, reason, explanation.")
 @click.option("--batch-size", default=20_000, show_default=True, help="Rows decided at a time (memory vs speed).")
-def predict(model_dir: Path, data: Path, out: Path, batch_size: int) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes deciding batches side by side (up to one per core; each costs about 2 s to start). "
+                   "Each keeps its own cache, so a line the merchant layer answers with one process may be "
+                   "decided by the model with several.")
+def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) -> None:
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
     from pipeline.model import ArtifactError
     from pipeline.offline import DataFileError, predict_file
+    from pipeline.predict_processes import PredictProcessError
     from pipeline.rules import RuleError
 
     started = time.perf_counter()
     try:
         with console.status("predicting") as status:
-            rows = predict_file(model_dir, data, out, batch_size=batch_size,
+            rows = predict_file(model_dir, data, out, batch_size=batch_size, jobs=jobs,
                                 progress=lambda n: status.update(f"predicting: {n:,} rows"))
-    except (DataFileError, ArtifactError, RuleError) as err:
+    except (DataFileError, ArtifactError, RuleError, PredictProcessError) as err:
         raise Failure(str(err)) from None
     elapsed = time.perf_counter() - started
     console.print(f"{rows:,} predictions in {elapsed:.1f} s ({rows / max(elapsed, 1e-9):,.0f} rows/s) -> {out}")

@@ -201,28 +201,58 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None) -> tuple
 
 
 def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20_000, cache_items: int = 500_000,
-                 progress: Callable[[int], None] = lambda _: None) -> int:
-    """Write one prediction per input row, in order (columns in the module docstring); returns the number of rows."""
+                 jobs: int = 1, progress: Callable[[int], None] = lambda _: None) -> int:
+    """Write one prediction per input row, in order (columns in the module docstring); returns the number of rows.
+
+    ``jobs`` > 1 decides batches in that many processes (``pipeline.predict_processes``).
+    """
     rows = _rows(data, ("description", "amount"))
-    model, rules = load_model_dir(model_dir)
-    limits = get_settings()
-    gc.freeze()  # the model's objects live for the whole run: keep the collector from rescanning them
-    # Lines repeat across a file: decide each distinct input once for the whole run.
-    # The merchant layer too (MANNA_MERCHANT_CACHE, as the workers): a merchant decided confidently
-    # in one batch is not run through the model again in the next.
-    categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items),
-                              merchant_cache=limits.merchant_cache)
+    # Rows alone, not (number, row) pairs: 20,000 live tuples keep the garbage collector busy (2x the read time).
+    batches = iter(lambda: list(islice(rows, batch_size)), [])
+    if jobs > 1:
+        from pipeline.predict_processes import decided_in_processes
+
+        load_model_dir(model_dir)  # a bad model is one clear error, before any process starts
+        decided = decided_in_processes(model_dir, batches, jobs, cache_items)
+    else:
+        decided = decided_here(BatchPredictor(model_dir, cache_items), batches)
     written = 0
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(PREDICTION_COLUMNS)
-        # Rows alone, not (number, row) pairs: 20,000 live tuples keep the garbage collector busy (2x the read time).
-        while batch := list(islice(rows, batch_size)):
-            writer.writerows(_predict_batch(categorizer, batch, written + 1, limits))
-            gc.freeze()  # and so do the decisions the cache keeps: full collections would scan them, batch by batch
-            written += len(batch)
+        for predictions in decided:
+            writer.writerows(predictions)
+            written += len(predictions)
             progress(written)
     return written
+
+
+class BatchPredictor:
+    """The rows of one batch after another, decided by one model and one cache for the whole run."""
+
+    def __init__(self, model_dir: Path, cache_items: int) -> None:
+        model, rules = load_model_dir(model_dir)
+        self.limits = get_settings()
+        gc.freeze()  # the model's objects live for the whole run: keep the collector from rescanning them
+        # Lines repeat across a file: decide each distinct input once for the whole run.
+        # The merchant layer too (MANNA_MERCHANT_CACHE, as the workers): a merchant decided confidently
+        # in one batch is not run through the model again in the next.
+        self.categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items),
+                                       merchant_cache=self.limits.merchant_cache)
+
+    def __call__(self, batch: list[Any], first: int) -> list[tuple[Any, ...]]:
+        """One output row per input row of ``batch``, whose first row is row number ``first`` of the file."""
+        predictions = _predict_batch(self.categorizer, batch, first, self.limits)
+        gc.freeze()  # and so do the decisions the cache keeps: full collections would scan them, batch by batch
+        return predictions
+
+
+def decided_here(predictor: BatchPredictor, batches: Iterator[list[Any]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Each batch's predictions, in this process."""
+    first = 1
+    for batch in batches:
+        yield predictor(batch, first)
+        first += len(batch)
 
 
 def _predict_batch(categorizer: Categorizer, batch: list[Any], first: int, limits: Settings) -> list[tuple[Any, ...]]:

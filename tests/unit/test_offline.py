@@ -118,3 +118,33 @@ def test_a_file_model_keeps_its_data_and_retrains_from_it_with_reviews(own_taxon
     kept = sqlite_settings.effective_model_dir / result.candidate_version / "training.csv"
     assert kept.read_bytes() == (base / "train.csv").read_bytes()  # the candidate can be retrained in turn
     assert retrain(sqlite_settings, trigger="cli").reason.startswith("no review since run")
+
+
+def test_predicting_in_processes_writes_the_same_file(own_taxonomy, tmp_path, monkeypatch):
+    # Without the merchant layer a line's decision depends on the line alone: --jobs must change nothing.
+    # (With it, each process's cache answers only the merchants that process has seen.)
+    from pipeline.settings import _from_environment
+
+    monkeypatch.setenv("MANNA_MERCHANT_CACHE", "0")  # spawned processes read the environment afresh
+    _from_environment.cache_clear()
+    base, test_rows = own_taxonomy
+    data = tmp_path / "input.csv"
+    rows = [{k: v for k, v in r.items() if k != "category"} for r in test_rows]
+    rows.insert(150, {**rows[0], "amount": "abc"})
+    write_rows(data, rows)
+    predict_file(base / "model", data, tmp_path / "one.csv", batch_size=64)
+    assert predict_file(base / "model", data, tmp_path / "three.csv", batch_size=64, jobs=3) == 601
+    assert (tmp_path / "three.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    _from_environment.cache_clear()
+
+
+def test_a_predict_process_that_dies_is_an_error_naming_it():
+    import multiprocessing
+
+    from pipeline.predict_processes import PredictProcessError, _result
+
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=exit, args=(3,))
+    process.start()
+    with pytest.raises(PredictProcessError, match="died \\(exit code 3\\)"):
+        _result(0, [context.Queue()], [process])
