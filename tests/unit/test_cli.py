@@ -24,9 +24,9 @@ def manna(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """One `manna train -n 1500` for the module: its data dir (database and models) and the run."""
+    """One `manna train -n 600` for the module (any model will do): its data dir (database and models) and the run."""
     data_dir = tmp_path_factory.mktemp("trained")
-    run = manna("train", "-n", "1500", data_dir=data_dir)
+    run = manna("train", "-n", "600", data_dir=data_dir)
     assert run.returncode == 0, run.stderr
     return data_dir, run
 
