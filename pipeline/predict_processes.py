@@ -73,6 +73,9 @@ def _result(index: int, outboxes: list[Queue[Any]], processes: Sequence[BaseProc
 def _stop(processes: Sequence[BaseProcess], inboxes: list[Queue[Any]]) -> None:
     for inbox in inboxes:
         inbox.put(None)
+        # At exit this process would wait for every batch put to reach its process: forever, for a
+        # process that died with its pipe full. Batches still queued by then are never needed.
+        inbox.cancel_join_thread()
     for process in processes:
         process.join(timeout=5)
         if process.is_alive():  # stuck or still busy after a failure elsewhere

@@ -148,3 +148,22 @@ def test_a_predict_process_that_dies_is_an_error_naming_it():
     process.start()
     with pytest.raises(PredictProcessError, match="died \\(exit code 3\\)"):
         _result(0, [context.Queue()], [process])
+
+
+def test_a_failed_predict_process_is_an_error_and_the_run_exits(tmp_path):
+    # The batches queued for a process that failed can never be delivered: the run must still exit.
+    import subprocess
+    import sys
+
+    script = (
+        "from pathlib import Path\n"
+        "from pipeline.predict_processes import PredictProcessError, decided_in_processes\n"
+        "batches = iter([[{'description': 'x' * 50, 'amount': '1'}] * 20_000] * 6)\n"
+        "try:\n"
+        f"    list(decided_in_processes(Path({str(tmp_path / 'no-model')!r}), batches, 2, 100))\n"
+        "except PredictProcessError as err:\n"
+        "    print(str(err).splitlines()[0])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("predict process 0 failed")
