@@ -41,12 +41,14 @@ def test_unseen_folds_never_share_a_merchant():
 def test_evaluate_command_writes_json_and_a_report(tmp_path):
     data = tmp_path / "labeled.csv"
     assert manna("generate", "-n", "600", "--seed", "2", "--labels", str(data), data_dir=tmp_path).returncode == 0
-    run = manna("evaluate", "--data", str(data), "--split", "unseen", "--folds", "2", "--out",
+    run = manna("evaluate", "--data", str(data), "--split", "unseen", "--folds", "2", "--repeats", "2", "--out",
                 str(tmp_path / "out.json"), "--report", str(tmp_path / "report"), data_dir=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert run.stderr.count("unseen fold") == 2  # one progress line per fold (the console writes to stderr)
+    # One progress line per fold and seed (the console writes to stderr).
+    assert [run.stderr.count(f"seed {seed}: unseen fold") for seed in (0, 1)] == [2, 2]
     result = json.loads((tmp_path / "out.json").read_text())
-    assert result["split"] == "unseen" and result["folds"] == 2
+    assert result["split"] == "unseen" and (result["folds"], result["repeats"]) == (2, 2)
+    assert result["ours"]["rows"] == result["baseline"]["rows"] == 2 * result["rows"]  # every row once per seed
     assert 0 < result["ours"]["accuracy"] <= 1 and "ece" in result["ours"]
     assert 0 < result["baseline"]["accuracy"] <= 1 and "ece" not in result["baseline"]
     for chart in ("reliability.png", "confusion.png", "coverage.png"):
