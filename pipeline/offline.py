@@ -215,7 +215,7 @@ def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20
         load_model_dir(model_dir)  # a bad model is one clear error, before any process starts
         decided = decided_in_processes(model_dir, batches, jobs, cache_items)
     else:
-        decided = decided_here(BatchPredictor(model_dir, cache_items), batches)
+        decided = _decided_here(BatchPredictor(model_dir, cache_items), batches)
     written = 0
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -247,7 +247,7 @@ class BatchPredictor:
         return predictions
 
 
-def decided_here(predictor: BatchPredictor, batches: Iterator[list[Any]]) -> Iterator[list[tuple[Any, ...]]]:
+def _decided_here(predictor: BatchPredictor, batches: Iterator[list[Any]]) -> Iterator[list[tuple[Any, ...]]]:
     """Each batch's predictions, in this process."""
     first = 1
     for batch in batches:
