@@ -444,7 +444,8 @@ def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, js
         m = result[name]
         console.print(f"{name:>8}: accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
                       f"top-75% {m['accuracy_top75']:.3f}  coverage@95% {m['coverage_at_95']:.3f}"
-                      + (f"  ECE {m['ece']:.3f}" if "ece" in m else ""))
+                      + (f"  ECE {m['ece']:.3f} (by chance alone: {m['ece_by_chance']:.3f})" if "ece" in m
+                         else ""))
     if json_out:
         json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     if as_json:

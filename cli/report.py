@@ -96,7 +96,7 @@ def count_matrix(truth: Sequence[str], predicted: Sequence[str], categories: Seq
 
 def describe(result: dict[str, Any]) -> str:
     """The split and the size, for chart titles."""
-    return f"split {result['split']}, {result['rows']:,} rows, {result['categories']} categories, 5 folds"
+    return f"split {result['split']}, {result['rows']:,} rows, {result['categories']} categories, {_folds(result)}"
 
 
 # Charts.
@@ -202,10 +202,16 @@ def _pairs_table(pairs: Sequence[ConfusedPair], wrong: int) -> str:
             f"|---|---|---|---|\n{rows}")
 
 
+def _folds(result: dict[str, Any]) -> str:
+    folds, repeats = result.get("folds", 5), result.get("repeats", 1)
+    return f"{folds} folds" + (f", {repeats} fold seeds pooled" if repeats > 1 else "")
+
+
 def _summary(result: dict[str, Any], command: str, pairs: Sequence[ConfusedPair], wrong: int) -> str:
     ours, base = result["ours"], result["baseline"]
     rows = [("accuracy", "accuracy"), ("macro-F1", "macro_f1"), ("accuracy of the most confident 75%",
-            "accuracy_top75"), ("coverage at 95% accuracy", "coverage_at_95"), ("ECE (15 bins)", "ece")]
+            "accuracy_top75"), ("coverage at 95% accuracy", "coverage_at_95"), ("ECE (15 bins)", "ece"),
+            ("ECE by chance alone (a perfectly calibrated model, these rows)", "ece_by_chance")]
     table = "\n".join(f"| {name} | {ours[key]:.3f} | {base[key]:.3f} |" if key in base else
                       f"| {name} | {ours[key]:.3f} | n/a (no probabilities) |" for name, key in rows)
     worst = sorted(ours["per_category"].items(), key=lambda kv: kv[1]["recall"])[:10]
@@ -214,7 +220,7 @@ def _summary(result: dict[str, Any], command: str, pairs: Sequence[ConfusedPair]
 
 Made by: `{command}`
 
-{result['rows']:,} rows, {result['categories']} categories, 5 folds. Manna = rules + model, as
+{result['rows']:,} rows, {result['categories']} categories, {_folds(result)}. Manna = rules + model, as
 `manna predict` runs them; baseline = word 1-3-gram counts + linear SVC (beancount's smart_importer).
 
 | figure | Manna | baseline |

@@ -130,10 +130,29 @@ def metrics(p: Predictions, *, calibrated: bool = True) -> dict[str, Any]:
     }
     if calibrated:
         result["ece"] = expected_calibration_error(p.confidence, correct)
+        result["ece_by_chance"] = ece_by_chance(p.confidence)
     if len(p.decided_by):
         result["decided_by"] = {str(k): int(v) for k, v in zip(*np.unique(p.decided_by, return_counts=True),
                                                                strict=True)}
     return result
+
+
+def ece_by_chance(confidence: np.ndarray, draws: int = 200, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model would show on these rows by chance alone (mean of ``draws``).
+
+    Each draw makes a row right with probability equal to its confidence. On 1,000-2,000 rows this
+    is 0.02-0.04 (docs/evaluation/hard.md): an ECE that close to it says nothing either way.
+    Pooled repeats (``pooled``) count a row once per seed, so there it reads a little low.
+    """
+    confidence = np.asarray(confidence, dtype=float)
+    if not len(confidence):
+        return 0.0
+    index = np.minimum((confidence * ECE_BINS).astype(int), ECE_BINS - 1)
+    mean_confidence = np.bincount(index, weights=confidence, minlength=ECE_BINS)
+    rng = np.random.default_rng(seed)
+    gaps = [np.abs(np.bincount(index, weights=rng.random(len(confidence)) < confidence, minlength=ECE_BINS)
+                   - mean_confidence).sum() / len(confidence) for _ in range(draws)]
+    return float(np.mean(gaps))
 
 
 def reliability(p: Predictions, bins: int = ECE_BINS) -> list[tuple[float, float, int]]:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.evaluate import Predictions, folds, metrics
+from pipeline.evaluate import Predictions, ece_by_chance, folds, metrics
 from pipeline.model import expected_calibration_error
 from pipeline.offline import LabeledData
 from tests.unit.test_cli import manna
@@ -30,6 +30,15 @@ def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_not():
     assert expected_calibration_error(np.full(10, 1.0), correct) == pytest.approx(0.3)
 
 
+def test_ece_by_chance_is_what_perfectly_calibrated_draws_score_and_shrinks_with_rows():
+    confidence = np.random.default_rng(3).uniform(0.3, 1.0, 400)
+    rng = np.random.default_rng(0)  # the same draws, one at a time, through the plain ECE
+    draws = [expected_calibration_error(confidence, rng.random(400) < confidence) for _ in range(50)]
+    assert ece_by_chance(confidence, draws=50) == pytest.approx(np.mean(draws))
+    assert ece_by_chance(np.ones(100)) == 0.0  # certain and always right: no noise
+    assert ece_by_chance(np.full(10_000, 0.5)) < ece_by_chance(np.full(100, 0.5)) / 5
+
+
 def test_unseen_folds_never_share_a_merchant():
     groups = [f"m{i % 37}" for i in range(500)]
     data = LabeledData([f"t{i}" for i in range(500)], [1.0] * 500, [f"c{i % 5}" for i in range(500)], groups, 0,
@@ -50,7 +59,10 @@ def test_evaluate_command_writes_json_and_a_report(tmp_path):
     assert result["split"] == "unseen" and (result["folds"], result["repeats"]) == (2, 2)
     assert result["ours"]["rows"] == result["baseline"]["rows"] == 2 * result["rows"]  # every row once per seed
     assert 0 < result["ours"]["accuracy"] <= 1 and "ece" in result["ours"]
+    assert 0 < result["ours"]["ece_by_chance"] < 0.2 and "by chance alone" in run.stderr
     assert 0 < result["baseline"]["accuracy"] <= 1 and "ece" not in result["baseline"]
     for chart in ("reliability.png", "confusion.png", "coverage.png"):
         assert (tmp_path / "report" / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| accuracy |" in (tmp_path / "report" / "summary.md").read_text()
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "| accuracy |" in summary and "| ECE by chance alone" in summary
+    assert "2 folds, 2 fold seeds pooled" in summary

@@ -88,6 +88,8 @@ def test_titles_carry_the_scenario_and_its_size():
     assert bench.describe(soak) == "soak, 10 min at 2,675 tx/s (1,604,970 transactions), 2 workers"
     assert evaluation.describe({"split": "unseen", "rows": 20_000, "categories": 104}) == \
         "split unseen, 20,000 rows, 104 categories, 5 folds"
+    assert evaluation.describe({"split": "random", "rows": 900, "categories": 7, "folds": 2, "repeats": 3}) == \
+        "split random, 900 rows, 7 categories, 2 folds, 3 fold seeds pooled"
 
 
 def test_confused_pairs_count_wrong_rows_most_first_then_by_share():
