@@ -73,6 +73,7 @@ def build(settings: Settings) -> dict[str, Any]:
                           "evaluate-rollout": {"task": "manna.evaluate_rollout",
                                                "schedule": settings.rollout_interval_seconds}},
         "worker_consumer": "workers.consumer:Consumer",  # refused messages also land in failed_tasks
+        "worker_pool": "workers.pool:TaskPool",  # prefork, with task pipes a warm shutdown cannot hang on
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }

@@ -42,7 +42,7 @@ class WorkerPool:
 
     def __enter__(self) -> WorkerPool:
         env = {**os.environ, "MANNA_CACHE_NAMESPACE": self.namespace}
-        command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", self.queues, "-P", "prefork",
+        command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", self.queues,
                    "-c", str(self.processes), "-n", f"{self.node}@%h", "--without-gossip", "--without-mingle",
                    "--without-heartbeat", "-l", "WARNING"]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -117,7 +117,7 @@ class WorkerProcess:
         self.log_path = log_path
         self.log = log_path.open("wb")
         command = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues,
-                   "-c", str(concurrency), "-P", "prefork", "--loglevel", "INFO",
+                   "-c", str(concurrency), "--loglevel", "INFO",
                    "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip", *extra_args]
         self.process = subprocess.Popen(command, cwd=ROOT, env={**stack_env(settings), **(extra_env or {})},
                                         stdout=self.log, stderr=subprocess.STDOUT)
