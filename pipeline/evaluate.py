@@ -141,7 +141,7 @@ def ece_by_chance(confidence: np.ndarray, draws: int = 200, seed: int = 0) -> fl
     """The ECE a perfectly calibrated model would show on these rows by chance alone (mean of ``draws``).
 
     Each draw makes a row right with probability equal to its confidence. On 1,000-2,000 rows this
-    is 0.02-0.04 (docs/evaluation/hard.md): an ECE that close to it says nothing either way.
+    is 0.015-0.04 (docs/evaluation/hard.md): an ECE that close to it says nothing either way.
     Pooled repeats (``pooled``) count a row once per seed, so there it reads a little low.
     """
     confidence = np.asarray(confidence, dtype=float)
