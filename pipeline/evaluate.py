@@ -26,7 +26,7 @@ from sklearn.svm import LinearSVC
 
 from pipeline.categorize import Categorizer
 from pipeline.features import FeatureConfig
-from pipeline.model import ECE_BINS, expected_calibration_error, train_model
+from pipeline.model import ECE_BINS, calibration_bin, expected_calibration_error, train_model
 from pipeline.offline import LabeledData, rules_for
 from pipeline.schema import Transaction
 
@@ -147,7 +147,7 @@ def ece_by_chance(confidence: np.ndarray, draws: int = 200, seed: int = 0) -> fl
     confidence = np.asarray(confidence, dtype=float)
     if not len(confidence):
         return 0.0
-    index = np.minimum((confidence * ECE_BINS).astype(int), ECE_BINS - 1)
+    index = calibration_bin(confidence)
     mean_confidence = np.bincount(index, weights=confidence, minlength=ECE_BINS)
     rng = np.random.default_rng(seed)
     gaps = [np.abs(np.bincount(index, weights=rng.random(len(confidence)) < confidence, minlength=ECE_BINS)
@@ -158,7 +158,7 @@ def ece_by_chance(confidence: np.ndarray, draws: int = 200, seed: int = 0) -> fl
 def reliability(p: Predictions, bins: int = ECE_BINS) -> list[tuple[float, float, int]]:
     """(mean confidence, accuracy, rows) per non-empty bin, for the reliability diagram."""
     correct = p.predicted == p.truth
-    index = np.minimum((p.confidence * bins).astype(int), bins - 1)
+    index = calibration_bin(p.confidence, bins)
     return [(float(p.confidence[index == b].mean()), float(correct[index == b].mean()), int((index == b).sum()))
             for b in range(bins) if (index == b).any()]
 

@@ -354,11 +354,16 @@ def _held_out_metrics(held_out: list[_HeldOut], temperature: float) -> dict[str,
             "held_out_merchant_ece": round(expected_calibration_error(confidence, correct, weights), 4)}
 
 
+def calibration_bin(confidence: np.ndarray, bins: int = ECE_BINS) -> np.ndarray:
+    """Each row's equal-width bin of the top probability (1.0 falls in the last), as ECE counts them."""
+    return np.asarray(np.minimum((np.asarray(confidence) * bins).astype(int), bins - 1))
+
+
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, weights: np.ndarray | None = None,
                                bins: int = ECE_BINS) -> float:
     """ECE over equal-width bins of the top probability (rows optionally weighted)."""
     weights = np.ones(len(confidence)) if weights is None else np.asarray(weights, dtype=float)
-    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    index = calibration_bin(confidence, bins)
     total = 0.0
     for b in range(bins):
         mask = index == b
