@@ -30,14 +30,22 @@ class QoS(kombu_redis.QoS):  # type: ignore[misc]
     """Redis ack emulation that keeps, rather than loses track of, the tags it failed to restore."""
 
     def restore_unacked(self, client: Any = None) -> None:
+        if client is None and self.channel.connection.client is None:
+            # On a lost connection kombu may detach the transport before it closes this channel;
+            # kombu's Redis transport can then make no client (AttributeError) and the worker stopped.
+            self._orphan("the connection is already closed")
+            return
         try:
             super().restore_unacked(client)
         except _RESTORE_ERRORS as err:
-            with _lock:
-                _orphaned.update(self._delivered)
-            log.warning("broker unreachable (%s): %d unacknowledged message(s) will be restored on reconnect",
-                        err, len(self._delivered))
-            self._delivered.clear()
+            self._orphan(err)
+
+    def _orphan(self, why: object) -> None:
+        with _lock:
+            _orphaned.update(self._delivered)
+        log.warning("broker unreachable (%s): %d unacknowledged message(s) will be restored on reconnect",
+                    why, len(self._delivered))
+        self._delivered.clear()
 
     def restore_orphans(self) -> None:
         """Put back every message whose restore failed earlier; keep the ones that fail again."""

@@ -14,9 +14,13 @@ import threading
 import time
 import uuid
 
+import redis
+from kombu import Connection
+
 from pipeline.generate import Generator
 from tests.integration.conftest import ThrowawayRedis, WorkerProcess, label_counts, wait_for_job
 from workers.app import create_app
+from workers.broker import Transport
 from workers.client import submit_rows
 
 ROWS, OUTAGE_SECONDS = 8_000, 3.0
@@ -61,4 +65,26 @@ def test_broker_restart_mid_job_loses_and_duplicates_nothing(stack_settings, tra
         assert label_counts(url, job_id) == (ROWS, ROWS)
     finally:
         worker.stop()
+        broker.stop()
+
+
+def test_a_connection_torn_down_before_its_channel_keeps_the_held_message_for_the_reconnect(tmp_path):
+    # Seen in a full run: on "Connection to broker lost", kombu detached the transport from its
+    # connection before it closed the channel, and the channel's restore of the messages it held
+    # raised AttributeError in kombu's Redis transport; the worker stopped ("Unrecoverable error").
+    broker = ThrowawayRedis(tmp_path, persistent=True)
+    broker.start()
+    try:
+        held = Connection(broker.url, transport=Transport)
+        channel = held.channel()
+        channel.basic_publish(channel.prepare_message("a chunk"), exchange="", routing_key="categorize")
+        assert channel.basic_get("categorize", no_ack=False) is not None  # held, unacknowledged
+        broker.stop()
+        channel.connection.client = None  # the order seen: the transport let go of its connection first
+        channel.close()  # raised AttributeError before workers/broker.py knew this case
+        broker.start()
+        fresh = Connection(broker.url, transport=Transport).channel()
+        fresh.basic_consume("categorize", no_ack=True, callback=lambda message: None, consumer_tag="t")
+        assert redis.Redis.from_url(broker.url).llen("categorize") == 1  # back in its queue, not left for minutes
+    finally:
         broker.stop()
