@@ -42,8 +42,8 @@ def models(sqlite_settings, tmp_path, fitted, monkeypatch):
         return fitted[key]
 
     monkeypatch.setattr(training, "train_model", fit_once)  # the same fit for the same rows: one per module
-    active = train_default_model(sqlite_settings, rows=1_500, seed=1, activate=True)
-    candidate = train_default_model(sqlite_settings, rows=1_500, seed=2, activate=False)
+    active = train_default_model(sqlite_settings, rows=600, seed=1, activate=True)
+    candidate = train_default_model(sqlite_settings, rows=600, seed=2, activate=False)
     (tmp_path / "policy.yaml").write_text(POLICY)
     return active, candidate, str(tmp_path / "policy.yaml")
 
