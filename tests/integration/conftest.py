@@ -86,6 +86,15 @@ def trained_model(stack_settings):
     return train_default_model(stack_settings, rows=6_000, seed=1, activate=True)
 
 
+@pytest.fixture(scope="session")
+def candidate_model(stack_settings, trained_model):
+    """A second model as good as the active one (other rows), registered, not serving; a test that breaks its
+    candidate trains its own (the workers keep a model they loaded)."""
+    from services.training import train_default_model
+
+    return train_default_model(stack_settings, rows=6_000, seed=3, activate=False)
+
+
 def stack_env(settings: Settings) -> dict[str, str]:
     """Environment for a worker process with the same settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MANNA_")}

@@ -44,11 +44,10 @@ def test_job_finishes_by_counter_and_sends_its_callback_once(worker, producer, s
     assert [c for c in sent if c["job_id"] == job_id] == [{"job_id": job_id, "source": "cb", "status": "finished"}]
 
 
-def test_variants_follow_the_split_and_a_forced_variant_wins(worker, producer, stack_settings, trained_model):
-    from services.training import train_default_model
-
+def test_variants_follow_the_split_and_a_forced_variant_wins(worker, producer, stack_settings, trained_model,
+                                                             candidate_model):
     url = stack_settings.effective_database_url
-    candidate = train_default_model(stack_settings, rows=3_000, seed=2, activate=False)
+    candidate = candidate_model
     with session_scope(url) as session:
         set_candidate(session, candidate, 50)
     try:

@@ -105,8 +105,9 @@ def _restore(settings, active: str) -> None:
         set_candidate(session, None, 0)
 
 
-def test_a_good_candidate_walks_every_phase_and_becomes_active(beat, producer, stack_settings, trained_model, policy):
-    candidate = train_default_model(stack_settings, rows=6_000, seed=3, activate=False)
+def test_a_good_candidate_walks_every_phase_and_becomes_active(beat, producer, stack_settings, trained_model,
+                                                              candidate_model, policy):
+    candidate = candidate_model
     start(stack_settings, candidate=candidate, actor="test", policy=policy)
     traffic = Traffic(producer, "rollout-good")
     try:
