@@ -52,7 +52,9 @@ def test_variants_follow_the_split_and_a_forced_variant_wins(worker, producer, s
         set_candidate(session, candidate, 50)
     try:
         split_job, forced_job = f"ab-{uuid.uuid4().hex[:8]}", f"forced-{uuid.uuid4().hex[:8]}"
-        submit_rows(producer, Generator(41).rows(8_000, id_prefix=f"{split_job}-"), job_id=split_job, source="ab")
+        # 32 chunks: at a 50% split, all on one side has odds of 2 in 2^32 (with the 8 of before, 1 in 128)
+        submit_rows(producer, Generator(41).rows(8_000, id_prefix=f"{split_job}-"), job_id=split_job, source="ab",
+                    max_per_message=250)
         submit_rows(producer, Generator(42).rows(1_000, id_prefix=f"{forced_job}-"), job_id=forced_job,
                     source="ab", force_variant="candidate")
         wait_for_job(url, split_job, expected_received=8_000)
@@ -65,7 +67,7 @@ def test_variants_follow_the_split_and_a_forced_variant_wins(worker, producer, s
             experiment = load_experiment(session)
         assert forced == {("B", candidate)}
         variants = {task_id: variant for task_id, variant, _, _ in split}
-        assert set(variants.values()) == {"A", "B"}
+        assert set(variants.values()) == {"A", "B"}, (experiment, len(variants))
         assert all(assign_variant(t, experiment) == v for t, v in variants.items())
         served = {(v, m) for _, v, m, by in split if by == "model"}
         assert served == {("A", trained_model), ("B", candidate)}
