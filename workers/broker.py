@@ -43,8 +43,8 @@ class QoS(kombu_redis.QoS):  # type: ignore[misc]
     def _orphan(self, why: object) -> None:
         with _lock:
             _orphaned.update(self._delivered)
-        log.warning("broker unreachable (%s): %d unacknowledged message(s) will be restored on reconnect",
-                    why, len(self._delivered))
+        log.warning("cannot restore %d unacknowledged message(s) now (%s): they will be restored on reconnect",
+                    len(self._delivered), why)
         self._delivered.clear()
 
     def restore_orphans(self) -> None:
