@@ -56,23 +56,37 @@ up() {
   mkdir -p "$STACK_DIR"
   echo "stack: applying migrations"
   "$BIN/manna" db upgrade
+  local -A log_from=()  # where each log's lines of this start begin (logs are appended to)
   for service in "${SERVICES[@]}"; do
     if running "$service"; then
       echo "stack: $service already running (pid $(pid_of "$service"))"
       continue
     fi
+    log_from[$service]=$(($(stat -c %s "$STACK_DIR/$service.log" 2>/dev/null || echo 0) + 1))
     # shellcheck disable=SC2046  # the command line is split on purpose
     setsid $(command_of "$service") >>"$STACK_DIR/$service.log" 2>&1 < /dev/null &
     echo $! >"$STACK_DIR/$service.pid"
     echo "stack: started $service (pid $!)"
   done
-  wait_ready
+  wait_ready log_from
+}
+
+# A worker started now has logged "ready." since its start (a cheap check while the services still
+# import; every `celery inspect ping` is a Python process of its own, a second of CPU).
+workers_logged_ready() {
+  local -n from=$1
+  local service
+  for service in "${!from[@]}"; do
+    [[ "$service" == worker-* ]] || continue
+    tail -c "+${from[$service]}" "$STACK_DIR/$service.log" | grep -q " ready\.$" || return 1
+  done
 }
 
 wait_ready() {
   local deadline=$((SECONDS + 90))
   local pong
-  until pong="$("$BIN/celery" -A workers.app inspect ping --timeout 1 2>/dev/null)" &&
+  until workers_logged_ready "$1" &&
+        pong="$("$BIN/celery" -A workers.app inspect ping --timeout 1 2>/dev/null)" &&
         grep -q "categorize@" <<<"$pong" && grep -q "ingest@" <<<"$pong" && grep -q "training@" <<<"$pong" &&
         grep -q "latency@" <<<"$pong" &&
         curl -fsS "http://${MANNA_API_HOST:-127.0.0.1}:${MANNA_API_PORT:-8000}/healthz" >/dev/null 2>&1 &&
