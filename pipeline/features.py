@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, pairwise, repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.brands import brand_matcher, catalog_id
 from pipeline.yamlio import load_yaml
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 # Absolute-amount bucket edges of the one-hot amount columns.
 AMOUNT_EDGES: tuple[float, ...] = (5.0, 20.0, 60.0, 200.0, 1000.0, 5000.0)
@@ -321,6 +323,8 @@ class FeatureSet:
     def fit(cls, texts: Sequence[str], lexicon: dict[str, tuple[str, ...]] | None = None,
             config: FeatureConfig | None = None) -> FeatureSet:
         """Learn both vocabularies and their idf weights from the training texts."""
+        from sklearn.feature_extraction.text import TfidfVectorizer  # fitting only: see pipeline.model's imports
+
         config = config or FeatureConfig()
         char = TfidfVectorizer(**{**CHAR_PARAMS, "min_df": config.min_df}).fit(texts)
         word = TfidfVectorizer(**{**WORD_PARAMS, "min_df": config.min_df}).fit(texts)

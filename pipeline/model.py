@@ -12,19 +12,22 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
-from scipy.optimize import minimize_scalar
 from scipy.special import softmax
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 
 from pipeline.features import AmountBlock, Attribution, FeatureConfig, FeatureSet, Folded, amount_bucket
 from pipeline.normalize import US_CITIES, US_STATES, merchant_word
+
+# What only fitting needs is imported where it fits (here and in pipeline.features): every process
+# that imports this module (beat, Flower, the API, each CLI command) would otherwise pay about 2 s
+# of CPU for sklearn and scipy.optimize. Loading an artifact imports the sklearn classes it holds.
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 ARTIFACT_NAME = "model.joblib"
 PROCESS_FIT_LIMIT = 40_000  # distinct training inputs; see train_model
@@ -270,6 +273,8 @@ class _TrainingSet:
 
 
 def _classifier(c: float, random_state: int) -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(C=c, max_iter=500, tol=1e-4, random_state=random_state)
 
 
@@ -314,6 +319,8 @@ def calibration_splits(data: _TrainingSet, random_state: int) -> list[tuple[np.n
     distinct inputs have been: small data holds out every row once, so the temperature rests on all
     of them; 6,000 inputs take two folds, and past 10,000 one is enough. Each fold costs a fit.
     """
+    from sklearn.model_selection import GroupKFold
+
     groups = np.array([merchant_word(text) for text in data.texts])
     if len(set(groups.tolist())) < CALIBRATION_FOLDS or len(set(data.labels.tolist())) < 2:
         return []
@@ -338,6 +345,8 @@ def _fit_temperature(held_out: list[_HeldOut]) -> float:
         tops = [part.top(float(np.exp(log_t))) for part in held_out]
         errors = np.concatenate([(confidence - correct) ** 2 for confidence, correct in tops])
         return float(np.average(errors, weights=np.concatenate([part.weights for part in held_out])))
+
+    from scipy.optimize import minimize_scalar
 
     result = minimize_scalar(brier, bounds=(-3.0, 3.0), method="bounded")
     return float(np.exp(result.x))
@@ -394,6 +403,12 @@ def save_model(model: CategoryModel, model_dir: Path, *, versioned: bool = True,
     (target / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     model.version = version
     return version, digest, target
+
+
+def import_model_classes() -> None:
+    """Import the sklearn classes an artifact holds now: in a worker before its pool forks, children share them."""
+    import sklearn.feature_extraction.text
+    import sklearn.linear_model  # noqa: F401
 
 
 def load_model(artifact_dir: Path, expected_sha256: str) -> CategoryModel:

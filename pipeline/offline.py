@@ -37,7 +37,7 @@ from pipeline.readers import InputFormatError, csv_header, read_rows
 from pipeline.rules import DEFAULT_RULES_PATH, RuleSet
 from pipeline.schema import RowError, Transaction, as_object, parse_amount, parse_description
 from pipeline.settings import Settings, get_settings
-from pipeline.taxonomy import default_taxonomy
+from pipeline.taxonomy import taxonomy_of
 
 REQUIRED = ("description", "amount", "category")
 PREDICTION_COLUMNS = ("id", "category", "confidence", "confidence_level", "decided_by", "rule_id", "reason",
@@ -133,12 +133,6 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[Any]:
     if missing:
         raise DataFileError(f"{path.name}: missing column(s) {', '.join(missing)}")
     return rows
-
-
-def taxonomy_of(categories: set[str]) -> set[str]:
-    """The taxonomy a set of categories belongs to: ours when they all are ours, else just themselves."""
-    ours = set(default_taxonomy().categories)
-    return ours if categories <= ours else categories
 
 
 def rules_for(categories: set[str], rules_path: Path | None) -> RuleSet:

@@ -63,3 +63,9 @@ def load_taxonomy(path: Path) -> Taxonomy:
                 keywords=tuple(raw.get("keywords") or ()),
             )
     return Taxonomy(groups, categories)
+
+
+def taxonomy_of(categories: set[str]) -> set[str]:
+    """The taxonomy a set of categories belongs to: ours when they all are ours, else just themselves."""
+    ours = set(default_taxonomy().categories)
+    return ours if categories <= ours else categories

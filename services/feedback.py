@@ -31,9 +31,8 @@ from db.memory import remember
 from pipeline.feedback import Review, ReviewRejection, parse_reviews
 from pipeline.memory import direction
 from pipeline.normalize import merchant_key
-from pipeline.offline import taxonomy_of
 from pipeline.settings import Settings
-from pipeline.taxonomy import default_taxonomy
+from pipeline.taxonomy import default_taxonomy, taxonomy_of
 from services.runtime import runtime
 
 BATCH = 500  # reviews checked and stored per transaction

@@ -1,9 +1,9 @@
 """The Celery app: ``celery -A workers.app worker -Q ingest,categorize``.
 
 Building the app connects to nothing and imports no task: a worker imports ``TASK_MODULES`` when it
-boots, and everything else (clients, beat, Flower, ``celery inspect``) sends tasks by name, so it
-skips the model code's imports (sklearn, pandas: about 2 s of CPU per process). Each worker child
-loads its models once at start.
+boots (beat and Flower do too, which is why the model code imports sklearn only where it fits or
+loads a model), and clients send tasks by name. A worker imports sklearn before its pool forks;
+each child loads its models once at start.
 """
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ def _serve_latency_with_ingest(sender: Any = None, instance: Any = None, **_: An
     queues = instance.app.amqp.queues
     if queues.consume_from is not None and "ingest" in queues.consume_from:
         queues.select_add(celeryconfig.LATENCY_QUEUE)
+
+
+@signals.worker_init.connect
+def _import_model_classes_before_forking(**_: Any) -> None:
+    from pipeline.model import import_model_classes
+
+    import_model_classes()  # about 2 s of CPU, once for the worker instead of once per child
 
 
 @signals.worker_process_init.connect
