@@ -43,6 +43,7 @@ from db.engine import session_scope, transient_errors
 from db.feedback import recent_accuracy
 from db.queries import chunk_metrics, failed_runs, rejected_count
 from db.registry import load_experiment
+from pipeline.model import import_model_classes
 from pipeline.performance import by_variant, summarize
 from pipeline.schema import validate_batch
 from pipeline.settings import Settings, get_settings, use_settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = get_settings()
     if settings.admin_token is None or not settings.admin_token.get_secret_value():
         raise RuntimeError("set MANNA_ADMIN_TOKEN: the admin API never runs without authentication")
+    import_model_classes()  # /healthz loads the active model: the first probe must not wait for sklearn's import
     app = FastAPI(title="Manna admin API", version="1", description=__doc__)
     for error in (*transient_errors(), redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         app.add_exception_handler(error, _unavailable)

@@ -6,6 +6,7 @@ database numbers of our own, flushed at the start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -143,10 +144,15 @@ class WorkerProcess:
         raise RuntimeError(f"worker did not start:\n{self.log_path.read_text(errors='replace')[-4000:]}")
 
     def children(self) -> list[int]:
-        """Pids of the pool's child processes."""
+        """Pids of the pool's live child processes (a child killed by a time limit is a zombie until reaped)."""
         import psutil
 
-        return [child.pid for child in psutil.Process(self.process.pid).children()]
+        live = []
+        for child in psutil.Process(self.process.pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    live.append(child.pid)
+        return live
 
     def stop(self) -> None:
         """Warm shutdown, then kill if it hangs."""
