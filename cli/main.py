@@ -184,11 +184,12 @@ def _country_code(value: str | None) -> str | None:
                    "decided by the model with several.")
 def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) -> None:
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
-    from pipeline.model import ArtifactError
+    from pipeline.model import ArtifactError, import_model_classes
     from pipeline.offline import DataFileError, predict_file
     from pipeline.predict_processes import PredictProcessError
     from pipeline.rules import RuleError
 
+    import_model_classes()  # the rows/s below time loading the model and predicting, not importing sklearn
     started = time.perf_counter()
     try:
         with console.status("predicting") as status:
