@@ -17,7 +17,7 @@ import numpy as np
 
 from pipeline.features import BLOCK_WEIGHTS, amount_bucket
 from pipeline.model import CategoryModel
-from pipeline.normalize import US_CITIES, US_STATES
+from pipeline.normalize import US_STATES, without_city
 
 # Lowest calibrated confidence of a model decision kept for its merchant ("high").
 MERCHANT_MIN_CONFIDENCE = 0.85
@@ -27,7 +27,6 @@ MERCHANT_MIN_CONFIDENCE = 0.85
 _CARD_LEAD = re.compile(r"^(?:(?:pos|debit|card|purchase|checkcard)\s+)+")
 # The lookaheads let the engine skip positions that start neither "#" nor "store" (4.4 to 1.8 us a line).
 _STORE_NUMBER = re.compile(r"(?=[s#])(?:\bstore\s*)?#\s*0\b|(?=s)\bstore\s+0\b")
-_CITY_SUFFIXES = tuple(" " + city for city in US_CITIES)
 
 
 def layer_key(text: str) -> str:
@@ -41,13 +40,7 @@ def layer_key(text: str) -> str:
     words = _STORE_NUMBER.sub(" ", _CARD_LEAD.sub("", text)).split()
     while len(words) > 1 and words[-1] in US_STATES:
         words.pop()
-    name = " ".join(words)
-    if not name.endswith(_CITY_SUFFIXES):  # most lines: one C call instead of a loop over the cities
-        return name
-    for suffix in _CITY_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
+    return " ".join(without_city(words))
 
 
 class AmountCheck:

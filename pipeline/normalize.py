@@ -47,7 +47,8 @@ US_CITIES = (
     "las vegas", "columbus", "arlington", "washington", "raleigh", "sf",
 )
 
-_CITY_ENDINGS = tuple(" " + city for city in US_CITIES)
+# A line can end in a city only if its last word ends one: a set look-up settles most lines.
+_CITY_LAST_WORDS = frozenset(city.split()[-1] for city in US_CITIES)
 
 
 def clean_text(description: str) -> str:
@@ -65,7 +66,8 @@ def feature_text(description: str) -> str:
     text = _CARD_MASK.sub(" ", clean_text(description))
     if ":" in text:
         text = _TIME.sub(" ", text)
-    text = _DATE.sub(" ", text)
+    if "/" in text or "." in text or "-" in text:  # a date needs one; most lines have none
+        text = _DATE.sub(" ", text)
     return " ".join(_DIGITS.sub("0", text).split())
 
 
@@ -81,11 +83,16 @@ def merchant_key_of_text(text: str) -> str:
     words = _NON_WORD.sub(" ", text).split()
     while len(words) > 1 and words[-1] in US_STATES:
         words.pop()
+    return (" ".join(without_city(words)[:4]) or text.strip())[:MERCHANT_KEY_MAX]
+
+
+def without_city(words: list[str]) -> list[str]:
+    """``words`` less the US city they end with, if any and if a word comes before it."""
+    if not words or words[-1] not in _CITY_LAST_WORDS:
+        return words
     place = " ".join(words)
-    if place.endswith(_CITY_ENDINGS):  # one C-level test; most lines end in no city
-        city = next(city for city in US_CITIES if place.endswith(" " + city))
-        words = place[: -len(city) - 1].split()
-    return (" ".join(words[:4]) or text.strip())[:MERCHANT_KEY_MAX]
+    city = next((city for city in US_CITIES if place.endswith(" " + city)), None)
+    return words[: -len(city.split())] if city else words
 
 
 # Words of bank and card-network wording that come before a merchant's name, never are it.
