@@ -7,7 +7,9 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
+from typing import Protocol
 
 import msgspec
 import numpy as np
@@ -19,7 +21,6 @@ from pipeline.merchant_layer import MERCHANT_MIN_CONFIDENCE, AmountCheck, direct
 from pipeline.model import CategoryModel, confidence_level
 from pipeline.normalize import feature_text, merchant_key_of_text
 from pipeline.rules import RuleSet
-from pipeline.schema import Transaction
 from pipeline.taxonomy import UNCATEGORIZED
 
 RULE_CONFIDENCE = 0.99
@@ -29,6 +30,17 @@ STAGES = ("normalize", "cache", "rules", "vectorize", "predict")
 _merchant_key = lru_cache(maxsize=100_000)(merchant_key_of_text)
 _layer_key = lru_cache(maxsize=100_000)(layer_key)
 _ENCODE, _DECODE = msgspec.json.encode, msgspec.json.decode
+
+
+class Line(Protocol):
+    """What categorizing reads of a transaction: a ``Transaction`` has it, and so does a lighter row."""
+
+    @property
+    def description(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def account_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +126,7 @@ class Categorizer:
         """The version of the model behind this categorizer, if any."""
         return self.model.version if self.model else None
 
-    def categorize(self, transactions: Sequence[Transaction], memory: MemoryLookup | None = None) -> ChunkReport:
+    def categorize(self, transactions: Sequence[Line], memory: MemoryLookup | None = None) -> ChunkReport:
         """Decide every transaction; identical inputs inside the chunk are decided once.
 
         ``memory`` (the source's merchant memory) wins over the cache, rules and model. Its
@@ -142,7 +154,7 @@ class Categorizer:
         report.decisions = [decided[key] for key in lines.keys]
         return report
 
-    def _prepare(self, transactions: Sequence[Transaction]) -> _Lines:
+    def _prepare(self, transactions: Sequence[Line]) -> _Lines:
         texts = [feature_text(t.description) for t in transactions]
         amounts = np.array([float(t.amount) for t in transactions])
         signs = np.sign(amounts).astype(int).tolist()
@@ -285,8 +297,10 @@ class Categorizer:
         """Exact key -> merchant layer key; one hash per merchant and direction (a chunk's lines share them)."""
         hashed: dict[tuple[int, str], str] = {}
         ids: dict[str, str] = {}
+        first_of, signs, texts = lines.first_of, lines.signs, lines.texts  # the hot loop of the layer
         for key in keys:
-            merchant = (lines.sign(key), lines.layer_key(key))
+            i = first_of[key]
+            merchant = (signs[i], _layer_key(texts[i]))
             mid = hashed.get(merchant)
             if mid is None:
                 raw = f"{self._key_prefix}merchant|{merchant[0]}|{merchant[1]}"
@@ -295,7 +309,7 @@ class Categorizer:
         return ids
 
     def _cache_keys(self, texts: list[str], amounts: np.ndarray, signs: list[int],
-                    transactions: Sequence[Transaction]) -> list[str]:
+                    transactions: Sequence[Line]) -> list[str]:
         # The key holds exactly what a decision reads: feature text, direction, amount bucket
         # (edges of the model and of every rule threshold), the account when rules read it.
         buckets = amount_bucket(amounts, self._edges).tolist() if len(self._edges) else [0] * len(texts)
@@ -312,7 +326,7 @@ class Categorizer:
 class _Lines:
     """One chunk's inputs, prepared once; ``first_of`` is keyed by exact cache key."""
 
-    transactions: Sequence[Transaction]
+    transactions: Sequence[Line]
     texts: list[str]
     amounts: np.ndarray
     signs: list[int]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 
 import pytest
 
 from pipeline.generate import Generator
-from pipeline.offline import PREDICTION_COLUMNS, DataFileError, load_model_dir, predict_file, train_file
+from pipeline.offline import PREDICTION_COLUMNS, DataFileError, csv_text, load_model_dir, predict_file, train_file
 from pipeline.readers import write_rows
 
 
@@ -167,3 +169,21 @@ def test_a_failed_predict_process_is_an_error_and_the_run_exits(tmp_path):
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("predict process 0 failed")
+
+
+def test_prediction_rows_are_written_as_csv_writer_writes_them():
+    """Byte for byte, for every field that needs quotes (a comma, a quote, a line end) in every column."""
+    awkward = ["", "plain", "a,b", 'say "hi"', "two\nlines", "cr\rhere", "crlf\r\n", ' "', "café ✓", ",", '"']
+    rows = [("id-1", "Food", 0.9731, "high", "model", "", "", 'brand kind "cafe" (+14.4), word group "coffee" (+4.9)'),
+            ("7", "", 0.0, "low", "rejected", "", "amount:invalid", "amount 'x' is not a decimal number")]
+    for column in range(len(PREDICTION_COLUMNS)):
+        for value in awkward:
+            row = list(rows[0])
+            row[column] = value if column != 2 else 0.5
+            rows.append(tuple(row))
+    rows += [tuple(values) for values in itertools.product(awkward[:5], ["a,b", "x"], [1e-05], ["low"], ["rule"],
+                                                          ['r"1', ""], ["", "row:extra_fields"], awkward[:4])]
+    expected = io.StringIO(newline="")
+    csv.writer(expected).writerows(rows)
+    assert csv_text(rows) == expected.getvalue()
+    assert list(csv.reader(io.StringIO(csv_text(rows), newline=""))) == [[str(v) for v in row] for row in rows]
