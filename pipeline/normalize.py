@@ -47,8 +47,16 @@ US_CITIES = (
     "las vegas", "columbus", "arlington", "washington", "raleigh", "sf",
 )
 
-# A line can end in a city only if its last word ends one: a set look-up settles most lines.
-_CITY_LAST_WORDS = frozenset(city.split()[-1] for city in US_CITIES)
+
+def _cities_by_last_word() -> dict[str, list[list[str]]]:
+    by_word: dict[str, list[list[str]]] = {}
+    for city in US_CITIES:
+        by_word.setdefault(city.split()[-1], []).append(city.split())
+    return by_word
+
+
+# The cities (as words) that end in each word, in US_CITIES order: the last word of a line finds its candidates.
+_CITIES_ENDING_IN = _cities_by_last_word()
 
 
 def clean_text(description: str) -> str:
@@ -88,11 +96,10 @@ def merchant_key_of_text(text: str) -> str:
 
 def without_city(words: list[str]) -> list[str]:
     """``words`` less the US city they end with, if any and if a word comes before it."""
-    if not words or words[-1] not in _CITY_LAST_WORDS:
-        return words
-    place = " ".join(words)
-    city = next((city for city in US_CITIES if place.endswith(" " + city)), None)
-    return words[: -len(city.split())] if city else words
+    for city in _CITIES_ENDING_IN.get(words[-1], ()) if words else ():
+        if len(words) > len(city) and words[-len(city):] == city:
+            return words[: -len(city)]
+    return words
 
 
 # Words of bank and card-network wording that come before a merchant's name, never are it.
