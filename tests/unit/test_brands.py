@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import re
 import tarfile
 
 import pytest
@@ -170,6 +172,7 @@ def test_a_name_shared_by_brands_unites_their_keys_until_it_is_generic():
 
 def test_name_words_split_like_lines():
     assert name_words("sq *mcdonald's f0") == ("sq", "mcdonalds", "f0")
+    assert name_words("Toys`R`Us a_b c__&d 0&&1 &x y&") == ("ToysRUs", "a", "b", "c", "d", "0", "1", "x", "y")
     assert name_words("h&m at&t marks & spencer 0-eleven") == ("h&m", "at&t", "marks", "spencer", "0", "eleven")
     assert name_words("café") == ("cafe",)
 
@@ -206,3 +209,13 @@ def test_shipped_catalog_names_its_source_and_licence(shipped):
     assert len(header["tarball_sha256"]) == 64
     assert "BSD" in CATALOG_PATH.with_name("brands.LICENSE").read_text(encoding="utf-8")
     assert {"amenity/cafe", "amenity/fast_food", "shop/supermarket", "cuisine/burger"} <= set(shipped.all_keys())
+
+
+def test_name_words_of_ascii_text_split_as_the_unicode_word_class_does():
+    """The ASCII fast path must cut every ASCII text as ``[^\\W_]`` does, whichever characters meet."""
+    unicode_words = re.compile(r"[^\W_]+(?:&[^\W_]+)*")
+    characters = "aZ0_&'` -#*.\t"
+    for length in (1, 2, 3, 4):
+        for chars in itertools.product(characters, repeat=length):
+            text = "".join(chars)
+            assert name_words(text) == tuple(unicode_words.findall(text.replace("'", "").replace("`", ""))), text
