@@ -50,8 +50,8 @@ US_CITIES = (
 
 def _cities_by_last_word() -> dict[str, list[list[str]]]:
     by_word: dict[str, list[list[str]]] = {}
-    for city in US_CITIES:
-        by_word.setdefault(city.split()[-1], []).append(city.split())
+    for words in (city.split() for city in US_CITIES):
+        by_word.setdefault(words[-1], []).append(words)
     return by_word
 
 
