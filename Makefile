@@ -25,4 +25,4 @@ lint: install-dev
 
 test: lint
 	deploy/services.sh
-	$(BIN)/pytest
+	tests/run.sh

@@ -34,8 +34,14 @@ PG_ADMIN_URL = Settings(
 REDIS_URL = os.environ.get("MANNA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 # Two suites can run side by side on distinct pairs, e.g. MANNA_TEST_REDIS_DBS=8,9.
 BROKER_DB, CACHE_DB = (int(n) for n in os.environ.get("MANNA_TEST_REDIS_DBS", "14,15").split(","))
+HERE = Path(__file__).resolve().parent
 
-pytestmark = pytest.mark.integration
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of this folder ``integration`` (a conftest's ``pytestmark`` would mark none)."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def _admin_execute(sql: str) -> None:
