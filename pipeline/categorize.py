@@ -43,9 +43,13 @@ class Line(Protocol):
     def account_id(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A label and where it came from: every label carries its audit fields."""
+class Decision(msgspec.Struct, frozen=True, gc=False):
+    """A label and where it came from: every label carries its audit fields.
+
+    Built for nearly every row (each cache hit decodes one), so a msgspec Struct: immutable like a
+    frozen dataclass, at an eighth of its construction cost (0.17 against 1.34 us), and untracked
+    by the garbage collector (its fields are strings, numbers and None, so it can hold no cycle).
+    """
 
     category: str
     confidence: float
