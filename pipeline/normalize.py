@@ -30,7 +30,9 @@ _PROCESSOR_PREFIX = re.compile(
     r"|recurring|ach|checkcard|visa|mc)\s*[*#]\s*|^(?:pos|purchase|checkcard|debit)\s+"
 )
 _NON_WORD = re.compile(r"[^a-z&' ]+")
-_STORE_NUMBER = re.compile(r"(?:#\s*0|\bstore 0|\b0)\b")
+# ``(?:#\s*0|\bstore 0|\b0)\b``, each alternative opening on a literal character so that the
+# regex engine skips to the next "#", "s" or "0" in C (1.0 to 0.4 us a line; a test holds the two alike).
+_STORE_NUMBER = re.compile(r"(?:#\s*0|s(?<=\bs)tore 0|0(?<=\b0))\b")
 US_STATES = frozenset(
     [
         "al", "ak", "az", "ar", "ca", "co", "ct", "de", "fl", "ga", "hi", "id", "il", "in", "ia", "ks",

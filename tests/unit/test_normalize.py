@@ -1,7 +1,11 @@
 """Normalization: per-purchase noise goes, signal stays; the merchant key groups a merchant's lines."""
 
+import itertools
+import re
+
 import pytest
 
+from pipeline import merchant_layer, normalize
 from pipeline.normalize import US_CITIES, clean_text, feature_text, merchant_key, merchant_key_of_text, merchant_word
 
 
@@ -45,3 +49,15 @@ def test_a_city_ending_a_line_leaves_the_merchant_key(city):
 )
 def test_merchant_word_skips_bank_wording(line, word):
     assert merchant_word(feature_text(line)) == word
+
+
+def test_store_number_patterns_match_as_their_plain_forms_do():
+    """The two store-number patterns open each alternative on a literal for speed; they must cut as the plain ones."""
+    plain_layer = re.compile(r"(?:\bstore\s*)?#\s*0\b|\bstore\s+0\b")
+    plain_key = re.compile(r"(?:#\s*0|\bstore 0|\b0)\b")
+    pieces = ("store", "re", "s", "tore", "#", "0", "00", " ", "\t", "x", "_")
+    for length in (1, 2, 3, 4):
+        for parts in itertools.product(pieces, repeat=length):
+            text = "".join(parts)
+            assert merchant_layer._STORE_NUMBER.sub(" ", text) == plain_layer.sub(" ", text), text
+            assert normalize._STORE_NUMBER.split(text, maxsplit=1) == plain_key.split(text, maxsplit=1), text
