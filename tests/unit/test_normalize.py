@@ -61,3 +61,12 @@ def test_store_number_patterns_match_as_their_plain_forms_do():
             text = "".join(parts)
             assert merchant_layer._STORE_NUMBER.sub(" ", text) == plain_layer.sub(" ", text), text
             assert normalize._STORE_NUMBER.split(text, maxsplit=1) == plain_key.split(text, maxsplit=1), text
+
+
+def test_card_mask_pattern_matches_as_its_plain_form_does():
+    plain = re.compile(r"(?:[x*#]{2,}[-\s]?)+\d{2,4}\b|\bcard\s*\d{4}\b")
+    pieces = ("x", "*", "#", "c", "card", "ard", "0", "1234", "12", " ", "-", "_", "a")
+    for length in (1, 2, 3, 4):
+        for parts in itertools.product(pieces, repeat=length):
+            text = "".join(parts)
+            assert normalize._CARD_MASK.sub(" ", text) == plain.sub(" ", text), text
