@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+
+import msgspec
 
 from pipeline.cache import MemoryCache
 from pipeline.categorize import Categorizer
@@ -297,8 +299,9 @@ def _predict_batch(categorizer: Categorizer, batch: list[Any], first: int, limit
     return rows
 
 
-class _Row(NamedTuple):
-    """An accepted row, as categorizing reads it (``categorize.Line``): a third of a ``Transaction``'s cost to build."""
+class _Row(msgspec.Struct, frozen=True, gc=False):
+    """An accepted row, as categorizing reads it (``categorize.Line``): 0.1 us to build, against 0.45 for a
+    NamedTuple and 1.5 for a ``Transaction``."""
 
     id: str
     description: str
