@@ -71,26 +71,31 @@ up() {
   wait_ready log_from
 }
 
-# A worker started now has logged "ready." since its start (a cheap check while the services still
-# import; every `celery inspect ping` is a Python process of its own, a second of CPU).
-workers_logged_ready() {
+# What the stack still waits for, one item a line; nothing once it is ready. Workers are pinged only
+# after each has logged "ready." since its start (a cheap check while the services still import;
+# every `celery inspect ping` is a Python process of its own, a second of CPU).
+not_ready() {
   local -n from=$1
-  local service
+  local service pong waiting=()
   for service in "${!from[@]}"; do
     [[ "$service" == worker-* ]] || continue
-    tail -c "+${from[$service]}" "$STACK_DIR/$service.log" | grep -q " ready\.$" || return 1
+    tail -c "+${from[$service]}" "$STACK_DIR/$service.log" | grep -q " ready\.$" || waiting+=("$service (starting)")
   done
+  if ((${#waiting[@]})); then printf '%s\n' "${waiting[@]}"; return; fi
+  pong="$("$BIN/celery" -A workers.app inspect ping --timeout 1 2>/dev/null || true)"
+  for service in categorize ingest training latency; do
+    grep -q "$service@" <<<"$pong" || echo "worker-$service (no answer to ping)"
+  done
+  curl -fsS "http://${MANNA_API_HOST:-127.0.0.1}:${MANNA_API_PORT:-8000}/healthz" >/dev/null 2>&1 ||
+    echo "api (/healthz)"
+  curl -fsS "http://${MANNA_FLOWER_ADDRESS:-127.0.0.1}:${MANNA_FLOWER_PORT:-5555}/healthcheck" >/dev/null 2>&1 ||
+    echo "flower (/healthcheck)"
 }
 
 wait_ready() {
   local deadline=$((SECONDS + 90))
-  local pong
-  until workers_logged_ready "$1" &&
-        pong="$("$BIN/celery" -A workers.app inspect ping --timeout 1 2>/dev/null)" &&
-        grep -q "categorize@" <<<"$pong" && grep -q "ingest@" <<<"$pong" && grep -q "training@" <<<"$pong" &&
-        grep -q "latency@" <<<"$pong" &&
-        curl -fsS "http://${MANNA_API_HOST:-127.0.0.1}:${MANNA_API_PORT:-8000}/healthz" >/dev/null 2>&1 &&
-        curl -fsS "http://${MANNA_FLOWER_ADDRESS:-127.0.0.1}:${MANNA_FLOWER_PORT:-5555}/healthcheck" >/dev/null 2>&1; do
+  local waiting
+  until waiting="$(not_ready "$1")" && [[ -z "$waiting" ]]; do
     for service in "${SERVICES[@]}"; do
       if ! running "$service"; then
         echo "stack: $service exited; its log ends with:" >&2
@@ -99,7 +104,8 @@ wait_ready() {
       fi
     done
     if ((SECONDS > deadline)); then
-      echo "stack: not ready after 90 s; see deploy/stack.sh logs" >&2
+      echo "stack: not ready after 90 s, still waiting for: ${waiting//$'\n'/, }" >&2
+      echo "stack: see deploy/stack.sh logs" >&2
       exit 1
     fi
     sleep 1

@@ -118,9 +118,30 @@ class WorkerPool:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    """A TCP port on 127.0.0.1 that nothing listens on now, and that no outgoing connection will take.
+
+    Drawn below the kernel's ephemeral range: a port from inside it (``bind(0)``) can become the
+    local end of any client connection (to Redis, to Postgres) in the seconds before a slow server
+    binds it, and that server then fails with "address already in use".
+    """
+    import random
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    low = _ephemeral_range_start()
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12_000), low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise BenchError(f"no free TCP port below {low} on 127.0.0.1 after 100 tries")
+
+
+def _ephemeral_range_start() -> int:
+    """Where the kernel's ports for outgoing connections begin (Linux's default when it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768

@@ -40,7 +40,7 @@ def test_deploy_starts_a_stack_that_runs_jobs_and_a_failed_validation_restores_t
     candidate = train_default_model(settings, rows=600, seed=6, activate=False)  # any other version will do
     try:
         code, first = manna("deploy", "--canary-rows", "1000")
-        assert code == 0 and first["ok"], first
+        assert code == 0 and first["ok"], _shown(first, stack("logs").stdout)
         assert [s["step"] for s in first["steps"]] == ["prerequisites", "baseline", "migrations", "restart",
                                                        "validate"]
         assert first["steps"][1]["outcome"] == "no stack running"
@@ -68,6 +68,14 @@ def test_deploy_starts_a_stack_that_runs_jobs_and_a_failed_validation_restores_t
         broker.stop()
     assert down.returncode == 0, down.stderr
     assert all(f"{s:<18} stopped" in after.stdout for s in SERVICES), after.stdout
+
+
+def _shown(result: dict, logs: str) -> str:
+    """A failed deployment's whole answer and the services' logs, printed too: pytest shortens long
+    assertion messages, and a start that failed on CI cannot be looked at afterwards."""
+    text = f"{json.dumps(result, indent=1)}\n{logs}"
+    print(text)
+    return text
 
 
 def _a_submitted_job_is_labeled(settings, env: dict[str, str], tmp_path) -> None:
