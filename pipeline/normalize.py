@@ -21,8 +21,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 # every position (a third less: 0.57 to 0.38 us a line; a test holds the two alike). The lookbehinds
 # say which alternative the first character began.
 _CARD_MASK = re.compile(r"[x*#c](?:(?<=[x*#])[x*#]+[-\s]?(?:[x*#]{2,}[-\s]?)*\d{2,4}\b|(?<=\bc)ard\s*\d{4}\b)")
-_DATE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b")
-_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+# ``\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b`` and ``\b\d{1,2}:\d{2}(?::\d{2})?\b``, opening on a digit with
+# the word boundary checked behind it, for the same reason (209M fewer instructions on the 200,000-row
+# benchmark, 0.6%; a test holds each to its plain form).
+_DATE = re.compile(r"\d(?<=\b\d)\d{0,3}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b")
+_TIME = re.compile(r"\d(?<=\b\d)\d?:\d{2}(?::\d{2})?\b")
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
 MERCHANT_KEY_MAX = 128  # the width of the merchant_key columns

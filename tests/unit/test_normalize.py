@@ -70,3 +70,14 @@ def test_card_mask_pattern_matches_as_its_plain_form_does():
         for parts in itertools.product(pieces, repeat=length):
             text = "".join(parts)
             assert normalize._CARD_MASK.sub(" ", text) == plain.sub(" ", text), text
+
+
+def test_date_and_time_patterns_match_as_their_plain_forms_do():
+    plain_date = re.compile(r"\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b")
+    plain_time = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+    pieces = ("1", "12", "123", "12345", "\u0663", "/", ".", "-", ":", " ", "a", "_")
+    for length in (1, 2, 3, 4, 5):
+        for parts in itertools.product(pieces, repeat=length):
+            text = "".join(parts)
+            assert normalize._DATE.sub(" ", text) == plain_date.sub(" ", text), text
+            assert normalize._TIME.sub(" ", text) == plain_time.sub(" ", text), text
