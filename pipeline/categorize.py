@@ -208,10 +208,11 @@ class Categorizer:
                        watch: _Stopwatch) -> tuple[dict[str, Decision], set[str]]:
         """Rules, then the merchant layer, then the model; also the keys whose model decision is steady."""
         decided: dict[str, Decision] = {}
+        reads_key = self.rules.reads_merchant_key  # a property: a Python call, once and not per line
         for key in misses:
             i = lines.first_of[key]
             text = lines.texts[i]
-            key_text = _merchant_key(text) if self.rules.reads_merchant_key else ""
+            key_text = _merchant_key(text) if reads_key else ""
             rule = self.rules.first_match(text, key_text, float(lines.amounts[i]), lines.transactions[i].account_id)
             if rule is not None:
                 decided[key] = Decision(rule.category, RULE_CONFIDENCE, confidence_level(RULE_CONFIDENCE),

@@ -183,6 +183,8 @@ def test_prediction_rows_are_written_as_csv_writer_writes_them():
             rows.append(tuple(row))
     rows += [tuple(values) for values in itertools.product(awkward[:5], ["a,b", "x"], [1e-05], ["low"], ["rule"],
                                                           ['r"1', ""], ["", "row:extra_fields"], awkward[:4])]
+    for confidence in (1.0, 1, True, -0.0, 0.0, 0.25, 0.25, 1e-05, float("nan")):  # each twice: once remembered
+        rows += [("n", "Food", confidence, "high", "model", "", "", "")] * 2
     expected = io.StringIO(newline="")
     csv.writer(expected).writerows(rows)
     assert csv_text(rows) == expected.getvalue()
