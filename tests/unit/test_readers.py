@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from db.engine import session_scope
 from db.jobs import record_batch
@@ -183,3 +186,51 @@ def test_json_lines_predict_and_train_through_the_same_reader(model_dir: Path, t
     labeled = read_labeled(path)
     assert labeled.amounts == [1052.1] and labeled.labels == ["groceries"]
     assert labeled.reasons == Counter({"category:missing": 1, "row:invalid_json": 1, "row:not_an_object": 1})
+
+
+def _read_csv_as_csv_reader_does(path: Path) -> list[object]:
+    """The CSV reader's specification: every record through csv.reader (what it did before its fast path)."""
+    from pipeline.readers import _blank, _open_text
+    from pipeline.schema import unreadable_row
+
+    records: list[tuple[int, list[str] | csv.Error]] = []  # first line, fields or error
+    with _open_text(path, newline="") as handle:
+        reader, read_to = csv.reader(handle), 0
+        while True:
+            try:
+                for fields in reader:
+                    records.append((read_to + 1, fields))
+                    read_to = reader.line_num
+                break
+            except csv.Error as err:
+                records.append((read_to + 1, err))
+                read_to = reader.line_num
+    rows: list[object] = []
+    header: list[str] | None = None
+    for start, record in records:
+        if isinstance(record, csv.Error):
+            rows.append(unreadable_row("row:invalid_csv", start, str(record), None))
+        elif header is not None and len(record) == len(header):
+            rows.append({name: value or None for name, value in zip(header, record, strict=True)})
+        elif not _blank(record) and header is None:
+            header = [name.strip() for name in record]
+        elif not _blank(record):
+            kind = "extra" if len(record) > len(header or []) else "missing"
+            rows.append(unreadable_row(f"row:{kind}_fields", start,
+                                       f"{len(record)} fields, the header has {len(header or [])}", record))
+    return rows
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(["a", "b,", ",", '"', "\n", "\r", "\r\n", " ", "\x00", "é"]), max_size=30),
+       header=st.sampled_from(["description,amount\n", "description\n", ""]), limit=st.sampled_from([131_072, 4]))
+def test_csv_records_are_read_as_csv_reader_reads_them(pieces: list[str], header: str, limit: int) -> None:
+    """Lines split on commas where they can be, csv.reader elsewhere: the same rows, errors and line numbers."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.csv"
+        path.write_bytes((header + "".join(pieces)).encode())
+        before = csv.field_size_limit(limit)  # a small limit sends long lines through csv.reader too
+        try:
+            assert list(read_rows(path)) == _read_csv_as_csv_reader_does(path)
+        finally:
+            csv.field_size_limit(before)
