@@ -272,7 +272,7 @@ class BatchPredictor:
         # The merchant layer too (MANNA_MERCHANT_CACHE, as the workers): a merchant decided confidently
         # in one batch is not run through the model again in the next.
         self.categorizer = Categorizer(rules, model, cache=MemoryCache(max_items=cache_items),
-                                       merchant_cache=self.limits.merchant_cache)
+                                       merchant_cache=self.limits.merchant_cache, hash_keys=False)
 
     def __call__(self, batch: list[Any], first: int) -> list[tuple[Any, ...]]:
         """One output row per input row of ``batch``, whose first row is row number ``first`` of the file."""

@@ -182,3 +182,20 @@ def test_switched_off_the_layer_neither_reads_nor_writes_merchant_entries(rules,
     assert (report.merchant_cache_hits, report.model_hits) == (0, 1)
     assert len(cache._items) == 2 and [len(keys) for keys in cache.reads] == [1, 1]
     assert layered(rules, small_model, cache).categorize([txn(14, "STARBUCKS SEATTLE WA")]).cache_hits == 0
+
+
+@pytest.mark.parametrize("layer", [False, True])
+def test_unhashed_keys_decide_as_hashed_ones_and_name_what_they_hold(rules, small_model, layer):
+    """An in-process cache keeps each key's text; a shared one gets 32 hex digits. The answers are the same."""
+    chunks = [CHUNK, [SEATTLE], [PORTLAND], [*CHUNK, PORTLAND]]
+    answers, stores = [], []
+    for hash_keys in (True, False):
+        cache = MemoryCache()
+        categorizer = Categorizer(rules, small_model, cache, merchant_cache=layer, hash_keys=hash_keys)
+        answers.append([categorizer.categorize(chunk).decisions for chunk in chunks])
+        stores.append(list(cache._items))
+    assert answers[0] == answers[1]
+    assert len(stores[0]) == len(stores[1]) > 0
+    assert all(len(key) == 32 and int(key, 16) >= 0 for key in stores[0])
+    assert any(key.endswith("|starbucks store #0 seattle wa") for key in stores[1])
+    assert any("|merchant|-1|starbucks" in key for key in stores[1]) == layer
