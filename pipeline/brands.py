@@ -65,7 +65,8 @@ class Brand(msgspec.Struct, frozen=True, gc=False):
     """One catalog entry: a brand of one kind of shop (a chain may have several entries).
 
     A msgspec Struct: a process builds 15,394 of them when it first reads the catalog, in 12.6 ms
-    against 33.1 for a frozen dataclass (its fields hold only strings, so no cycle to collect).
+    (positionally) against 33.1 for a frozen dataclass (by keyword). Its fields hold only strings,
+    so there is no cycle to collect.
     """
 
     name: str
