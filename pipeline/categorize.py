@@ -304,17 +304,17 @@ class Categorizer:
                 if mid not in doubtful and len({d.category for d in decisions}) == 1}
 
     def _merchant_cache_keys(self, keys: list[str], lines: _Lines) -> dict[str, str]:
-        """Exact key -> merchant layer key; one hash per merchant and direction (a chunk's lines share them)."""
-        hashed: dict[tuple[int, str], str] = {}
+        """Exact key -> merchant layer key; one key per merchant and direction (a chunk's lines share them)."""
+        made: dict[tuple[int, str], str] = {}
         ids: dict[str, str] = {}
         first_of, signs, texts = lines.first_of, lines.signs, lines.texts  # the hot loop of the layer
         for key in keys:
             i = first_of[key]
             merchant = (signs[i], _layer_key(texts[i]))
-            mid = hashed.get(merchant)
+            mid = made.get(merchant)
             if mid is None:
                 raw = f"{self._key_prefix}merchant|{merchant[0]}|{merchant[1]}"
-                mid = hashed[merchant] = _digest(raw) if self._hash_keys else raw
+                mid = made[merchant] = _digest(raw) if self._hash_keys else raw
             ids[key] = mid
         return ids
 
