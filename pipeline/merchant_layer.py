@@ -58,10 +58,8 @@ class AmountCheck:
     """
 
     def __init__(self, model: CategoryModel) -> None:
-        coef = np.asarray(model.classifier.coef_)
         self.edges = model.features.amount.edges
-        # A two-class model keeps one row of coefficients: not worth the case, nothing is steady.
-        self.gains = self._gains(model, coef) if len(coef) == len(model.classes) else None
+        self.gains = self._gains(model, model.coefficients()[0])
 
     def steady(self, proba: np.ndarray, amounts: np.ndarray) -> np.ndarray:
         """Per row: True when its best category stays best in every amount bucket of its direction.
@@ -69,8 +67,6 @@ class AmountCheck:
         ``proba`` are the rows' calibrated probabilities.
         """
         n_rows, n_classes = proba.shape
-        if self.gains is None:
-            return np.zeros(n_rows, dtype=bool)
         best = proba.argmax(axis=1)
         log_proba = np.log(np.maximum(proba, 1e-300))
         gap = log_proba[np.arange(n_rows), best][:, None] - log_proba

@@ -69,6 +69,7 @@ class CategoryModel:
     # For explanations, built once: columns back to words, and each category's row of coefficients.
     _attribution: Attribution | None = field(default=None, init=False, repr=False)
     _classes: dict[str, int] | None = field(default=None, init=False, repr=False)
+    _coefficients: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     @property
     def amount_edges(self) -> tuple[float, ...]:
@@ -94,9 +95,22 @@ class CategoryModel:
     def _logits(self, matrix: sp.csr_matrix) -> np.ndarray:
         # LogisticRegression.decision_function computes exactly this product, after validating its
         # input again (a pass over every entry, about a third of the cost); our matrix is our own.
-        classifier = self.classifier
-        logits: np.ndarray = np.asarray(matrix @ classifier.coef_.T) + classifier.intercept_
-        return logits.ravel() if logits.shape[1] == 1 else logits
+        coefficients, intercepts = self.coefficients()
+        logits: np.ndarray = np.asarray(matrix @ coefficients.T) + intercepts
+        return logits
+
+    def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients (categories x features) and intercepts, one row per category in column order.
+
+        A two-category fit keeps one row, the second category's log-odds z; it becomes the logits
+        -z/2 and z/2, whose softmax is that fit's own probability.
+        """
+        if self._coefficients is None:
+            coef, intercept = np.asarray(self.classifier.coef_), np.asarray(self.classifier.intercept_)
+            if len(coef) == 1:
+                coef, intercept = np.vstack([-coef, coef]) / 2, np.concatenate([-intercept, intercept]) / 2
+            self._coefficients = coef, intercept
+        return self._coefficients
 
     def predict_matrix(self, matrix: sp.csr_matrix) -> tuple[list[str], np.ndarray]:
         """Best category per row and its calibrated probability."""
@@ -129,7 +143,7 @@ class CategoryModel:
         class_index = np.fromiter(map(self._class_index().__getitem__, categories), dtype=np.intp,
                                   count=len(categories))
         class_of_entry = np.repeat(class_index, np.diff(matrix.indptr))
-        contributions = matrix.data * np.asarray(self.classifier.coef_)[class_of_entry, matrix.indices]
+        contributions = matrix.data * self.coefficients()[0][class_of_entry, matrix.indices]
         return _describe(self._attributions().fold(matrix, contributions, texts), matrix.shape[0], top)
 
     def _class_index(self) -> dict[str, int]:

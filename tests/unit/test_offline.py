@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 
+import numpy as np
 import pytest
 
 from pipeline.generate import Generator
+from pipeline.normalize import feature_text
 from pipeline.offline import PREDICTION_COLUMNS, DataFileError, csv_text, load_model_dir, predict_file, train_file
 from pipeline.readers import write_rows
 
@@ -189,3 +192,23 @@ def test_prediction_rows_are_written_as_csv_writer_writes_them():
     csv.writer(expected).writerows(rows)
     assert csv_text(rows) == expected.getvalue()
     assert list(csv.reader(io.StringIO(csv_text(rows), newline=""))) == [[str(v) for v in row] for row in rows]
+
+
+def test_a_model_of_two_categories_predicts_explains_and_gives_scikit_learns_probability(tmp_path):
+    # scikit-learn keeps one row of coefficients for two categories; predicting once crashed on it.
+    rows = [r for r in Generator(6).rows(3_000, id_prefix="t-") if r["category"] in ("food.coffee", "transport.fuel")]
+    for row in rows:
+        row.pop("merchant")
+    write_rows(tmp_path / "train.csv", rows)
+    train_file(tmp_path / "train.csv", tmp_path / "model")
+    write_rows(tmp_path / "input.csv", [{k: v for k, v in r.items() if k != "category"} for r in rows])
+    assert predict_file(tmp_path / "model", tmp_path / "input.csv", tmp_path / "pred.csv") == len(rows)
+    with (tmp_path / "pred.csv").open() as handle:
+        predictions = list(csv.DictReader(handle))
+    assert sum(p["category"] == r["category"] for p, r in zip(predictions, rows, strict=True)) / len(rows) > 0.95
+    assert all(p["explanation"] for p in predictions if p["decided_by"] == "model")
+    model, _rules = load_model_dir(tmp_path / "model")
+    matrix = model.vectorize([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows])
+    at_one = dataclasses.replace(model, temperature=1.0)
+    # scikit-learn works in float32 here, the model in float64.
+    assert np.allclose(at_one.predict_proba_matrix(matrix), model.classifier.predict_proba(matrix), atol=1e-6)
