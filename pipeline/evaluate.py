@@ -76,8 +76,10 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
         model = train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
                             [data.labels[i] for i in train], [data.groups[i] for i in train],
                             config=config, calibrate=calibrate)
+        # The rows as the file wrote them, as ``manna predict`` reads them: a feature text is not
+        # always its own feature text ("0-0-0-0", an NZ account number's, reads as a date again).
         report = Categorizer(rules, model).categorize(
-            [Transaction(str(i), data.texts[i], Decimal(repr(data.amounts[i])), "XXX") for i in test])
+            [Transaction(str(i), data.descriptions[i], Decimal(repr(data.amounts[i])), "XXX") for i in test])
         ours.predicted[test] = [d.category for d in report.decisions]
         ours.confidence[test] = [d.confidence for d in report.decisions]
         ours.decided_by[test] = [d.decided_by for d in report.decisions]

@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.evaluate import Predictions, ece_by_chance, folds, metrics
+from pipeline.categorize import Categorizer
+from pipeline.evaluate import Predictions, cross_validate, ece_by_chance, folds, metrics
 from pipeline.model import expected_calibration_error
-from pipeline.offline import LabeledData
+from pipeline.normalize import feature_text
+from pipeline.offline import LabeledData, read_labeled
 from tests.unit.test_cli import manna
 
 
@@ -66,3 +68,21 @@ def test_evaluate_command_writes_json_and_a_report(tmp_path):
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert "| accuracy |" in summary and "| ECE by chance alone" in summary
     assert "2 folds, 2 fold seeds pooled" in summary
+
+
+def test_held_out_rows_are_decided_from_their_descriptions_as_manna_predict_decides_them(tmp_path, monkeypatch):
+    # An NZ account number's feature text ("tfr from 0-0-0-0") is not its own feature text: deciding
+    # the feature text again would read it as a date and decide another line than the file's.
+    lines = [f"TFR FROM 12-3456-{1000000 + i}-0{i % 9},-{10 + i}.00,Transfers" for i in range(20)]
+    lines += [f"COUNTDOWN {town},-{20 + i}.50,Groceries" for i, town in enumerate(["PAPANUI", "RICCARTON"] * 10)]
+    path = tmp_path / "nz.csv"
+    path.write_text("description,amount,category\n" + "\n".join(lines) + "\n")
+    data = read_labeled(path)
+    decided: list[str] = []
+    categorize = Categorizer.categorize
+    monkeypatch.setattr(Categorizer, "categorize",
+                        lambda self, rows: decided.extend(r.description for r in rows) or categorize(self, rows))
+    ours, _ = cross_validate(data, "random", baseline=False, n_splits=2)
+    assert sorted(decided) == sorted(data.descriptions)
+    assert feature_text(data.texts[0]) != data.texts[0]  # the case this test is about
+    assert len(ours.predicted) == 40
