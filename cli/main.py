@@ -423,19 +423,19 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
 def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, json_out: Path | None,
              report_dir: Path | None) -> None:
     """K-fold evaluation of rules + model beside a word-count SVC baseline, on the same folds."""
-    from pipeline.evaluate import cross_validate, metrics, pooled
+    from pipeline.evaluate import EvaluationError, cross_validate, metrics, pooled
     from pipeline.offline import DataFileError, read_labeled, skipped_summary
 
     try:
         labeled = read_labeled(data)
-    except DataFileError as err:
-        raise Failure(str(err)) from None
-    if labeled.reasons:
-        console.print(skipped_summary(labeled.reasons))
-    runs = [cross_validate(labeled, split, n_splits=folds, seed=seed,
-                           progress=lambda line, seed=seed: console.print(f"seed {seed}: {line}" if repeats > 1
-                                                                          else line))
-            for seed in range(repeats)]
+        if labeled.reasons:
+            console.print(skipped_summary(labeled.reasons))
+        runs = [cross_validate(labeled, split, n_splits=folds, seed=seed,
+                               progress=lambda line, seed=seed: console.print(f"seed {seed}: {line}" if repeats > 1
+                                                                              else line))
+                for seed in range(repeats)]
+    except (DataFileError, EvaluationError) as err:
+        raise Failure(f"{data}: {err}" if isinstance(err, EvaluationError) else str(err)) from None
     ours, baseline = pooled([run[0] for run in runs]), pooled([run[1] for run in runs])
     result = {"data": data.name, "split": split, "folds": folds, "repeats": repeats, "rows": len(labeled.labels),
               "skipped": dict(labeled.reasons),

@@ -43,10 +43,18 @@ class Predictions:
     decided_by: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
 
+class EvaluationError(ValueError):
+    """The data cannot be split into the folds asked for."""
+
+
 def folds(data: LabeledData, split: str, n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Train/test index pairs for a split."""
     labels, groups = np.asarray(data.labels), np.asarray(data.split_groups)
     index = np.arange(len(labels))
+    units, unit = (len(set(groups.tolist())), "merchants") if split == "unseen" else (len(labels), "rows")
+    if units < n_splits:
+        raise EvaluationError(f"{n_splits} folds need at least {n_splits} {unit}, and the data has {units}: "
+                              "evaluate with fewer folds (--folds) or more data")
     if split == "unseen":
         return list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, labels, groups))
     if split != "random":
@@ -73,6 +81,9 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
     rules = rules_for(set(data.labels), None)
     for number, (train, test) in enumerate(folds(data, split, n_splits, seed), start=1):
         started = time.perf_counter()
+        if len(trained := {data.labels[i] for i in train}) < 2:
+            raise EvaluationError(f"{split} fold {number} has one category only to train on ({trained.pop()}): "
+                                  "evaluate with fewer folds (--folds) or on more data")
         model = train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
                             [data.labels[i] for i in train], [data.groups[i] for i in train],
                             config=config, calibrate=calibrate)
