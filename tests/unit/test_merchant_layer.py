@@ -5,10 +5,11 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from pipeline.features import amount_bucket
-from pipeline.generate import Generator
+from pipeline.features import FeatureConfig, amount_bucket
+from pipeline.generate import GENERATED_COUNTRY, Generator
 from pipeline.merchant_layer import AmountCheck, layer_key
-from pipeline.normalize import feature_text
+from pipeline.model import train_model
+from pipeline.normalize import feature_text, merchant_key
 from pipeline.settings import Settings
 
 
@@ -26,17 +27,28 @@ def test_layer_key_drops_lead_words_store_numbers_and_place_only(description, ke
     assert layer_key(feature_text(description)) == key
 
 
-def test_the_amount_check_agrees_with_predicting_the_line_in_every_bucket_of_its_direction(small_model):
+def _two_category_model():
+    """Coffee against supermarkets, where the amount decides some lines (scikit-learn keeps one coefficient row)."""
+    rows = [r for r in Generator(3).rows(4_000) if r["category"] in ("food.coffee", "groceries.supermarkets")]
+    return train_model([feature_text(r["description"]) for r in rows], [float(r["amount"]) for r in rows],
+                       [r["category"] for r in rows], [merchant_key(r["description"]) for r in rows],
+                       config=FeatureConfig(country=GENERATED_COUNTRY))
+
+
+@pytest.mark.parametrize("two_categories", [False, True])
+def test_the_amount_check_agrees_with_predicting_the_line_in_every_bucket_of_its_direction(small_model,
+                                                                                           two_categories):
+    model = _two_category_model() if two_categories else small_model
     rows = Generator(5).rows(300)
     texts = [feature_text(r["description"]) for r in rows]
     amounts = np.array([float(r["amount"]) for r in rows])
-    proba = small_model.predict_proba_matrix(small_model.vectorize(texts, amounts))
-    steady = AmountCheck(small_model).steady(proba, amounts)
-    edges = small_model.amount_edges
+    proba = model.predict_proba_matrix(model.vectorize(texts, amounts))
+    steady = AmountCheck(model).steady(proba, amounts)
+    edges = model.amount_edges
     # One amount inside every bucket, with the line's own sign: the brute-force answer.
     inside = [edges[0] / 2, *[(lo + hi) / 2 for lo, hi in pairwise(edges)], edges[-1] * 2]
     assert amount_bucket(np.array(inside), edges).tolist() == list(range(len(edges) + 1))
-    best = [small_model.predict(texts, np.sign(amounts) * value)[0] for value in inside]
+    best = [model.predict(texts, np.sign(amounts) * value)[0] for value in inside]
     brute = np.array([len({b[i] for b in best}) == 1 for i in range(len(rows))])
     assert steady.tolist() == brute.tolist()
     assert brute.any() and not brute.all()  # both cases occur, so the test tells them apart
