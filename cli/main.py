@@ -177,7 +177,8 @@ def _country_code(value: str | None) -> str | None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The predictions as CSV, one row per input row, in order: id (transaction_id, id or the row "
                    "number), category, confidence, confidence_level, decided_by, rule_id, reason, explanation.")
-@click.option("--batch-size", default=20_000, show_default=True, help="Rows decided at a time (memory vs speed).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="Rows decided at a time (memory vs speed).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes deciding batches side by side (up to one per core; each costs about 2 s to start). "
                    "Each keeps its own cache, so a line the merchant layer answers with one process may be "
@@ -269,7 +270,7 @@ def submit(file: Path, job_id: str | None, source: str, callback: str | None, fo
 
 
 def _check_submit_header(file: Path) -> None:
-    from pipeline.readers import csv_header
+    from pipeline.readers import csv_header, delimiter_hint
     from pipeline.schema import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
     header = csv_header(file)
@@ -280,7 +281,8 @@ def _check_submit_header(file: Path) -> None:
     missing = [column for column in REQUIRED_FIELDS if column not in header]
     if missing:
         raise Failure(f"{file.name}: missing column(s) {', '.join(missing)} in the header "
-                      f"{[h[:30] for h in header[:8]]}; the columns are {', '.join(REQUIRED_FIELDS)} "
+                      f"{[h[:30] for h in header[:8]]}{delimiter_hint(header)}; "
+                      f"the columns are {', '.join(REQUIRED_FIELDS)} "
                       f"and optionally {', '.join(OPTIONAL_FIELDS)}")
     ignored = [column for column in header if column not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
     if ignored:

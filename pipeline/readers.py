@@ -16,7 +16,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,16 @@ def read_rows(path: Path) -> Iterator[Any]:
     if kind is None:
         raise InputFormatError(f"{path.name}: expected .csv, .jsonl or .ndjson")
     return _read_csv(path) if kind == "csv" else _read_jsonl(path)
+
+
+def delimiter_hint(header: Sequence[str]) -> str:
+    """For a header that is one column holding another separator: say so (a missing-column error reads odd)."""
+    if len(header) == 1:
+        for name, separator in (("semicolons", ";"), ("tabs", "\t"), ("pipes", "|")):
+            if separator in header[0]:
+                return (f" (the header is one column, {header[0][:40]!r}: "
+                        f"Manna reads CSV separated by commas, not {name})")
+    return ""
 
 
 def csv_header(path: Path) -> list[str] | None:

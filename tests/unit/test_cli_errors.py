@@ -151,3 +151,18 @@ def test_data_too_small_to_evaluate_is_one_line_naming_the_fix(tmp_path):
         lambda: manna("evaluate", "--data", str(one_other), "--split", "unseen", "--folds", "2", data_dir=tmp_path))
     assert_one_line_failure(too_few, "three.csv", "5 folds need at least 5 rows", "has 3", "--folds")
     assert_one_line_failure(one_category, "one_other.csv", "unseen fold 1 has one category only", "--folds")
+
+
+def test_a_file_separated_by_semicolons_is_named_as_such_and_a_batch_of_no_rows_is_refused(files, tmp_path):
+    # Bank exports of Europe separate fields by ";": the error says so instead of only "missing column(s)".
+    labeled, rows = tmp_path / "labeled.csv", tmp_path / "rows.csv"
+    labeled.write_text("description;amount;category\nCOUNTDOWN;-5;Groceries\n")
+    rows.write_text("id;description;amount\nt1;COUNTDOWN;-5\n")
+    train, submit, batch = in_parallel(
+        lambda: manna("train", "--data", str(labeled), "--out", str(tmp_path / "model"), data_dir=tmp_path),
+        lambda: manna("submit", str(rows), data_dir=tmp_path),
+        lambda: manna("predict", "--model", str(tmp_path), "--data", str(files["rows"]), "--out",
+                      str(tmp_path / "p.csv"), "--batch-size", "0", data_dir=tmp_path))
+    for run in (train, submit):
+        assert_one_line_failure(run, "missing column(s)", "separated by commas, not semicolons")
+    assert batch.returncode == 2 and "0 is not in the range x>=1" in batch.stderr
