@@ -202,6 +202,11 @@ def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20
 
     ``jobs`` > 1 decides batches in that many processes (``pipeline.predict_processes``).
     """
+    if out.exists() and out.samefile(data):  # opening it to write would empty it before a row is read
+        raise DataFileError(f"{out} is the data file itself: the predictions would overwrite the rows they "
+                            "come from; write them to another file")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     rows = _rows(data, ("description", "amount"))
     # Rows alone, not (number, row) pairs: 20,000 live tuples keep the garbage collector busy (2x the read time).
     batches = iter(lambda: list(islice(rows, batch_size)), [])

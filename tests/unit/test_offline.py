@@ -212,3 +212,17 @@ def test_a_model_of_two_categories_predicts_explains_and_gives_scikit_learns_pro
     at_one = dataclasses.replace(model, temperature=1.0)
     # scikit-learn works in float32 here, the model in float64.
     assert np.allclose(at_one.predict_proba_matrix(matrix), model.classifier.predict_proba(matrix), atol=1e-6)
+
+
+def test_predictions_never_overwrite_the_rows_they_come_from(own_taxonomy, tmp_path):
+    base, test_rows = own_taxonomy
+    data = tmp_path / "input.csv"
+    write_rows(data, [{k: v for k, v in r.items() if k != "category"} for r in test_rows[:20]])
+    before = data.read_bytes()
+    (tmp_path / "link.csv").symlink_to(data)
+    for out in (data, tmp_path / "." / "input.csv", tmp_path / "link.csv"):
+        with pytest.raises(DataFileError, match="is the data file itself"):
+            predict_file(base / "model", data, out)
+    assert data.read_bytes() == before
+    with pytest.raises(ValueError, match="batch_size"):
+        predict_file(base / "model", data, tmp_path / "out.csv", batch_size=0)
