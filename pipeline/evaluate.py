@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -55,6 +56,10 @@ def folds(data: LabeledData, split: str, n_splits: int = 5, seed: int = 0) -> li
     if units < n_splits:
         raise EvaluationError(f"{n_splits} folds need at least {n_splits} {unit}, and the data has {units}: "
                               "evaluate with fewer folds (--folds) or more data")
+    if split == "random" and (largest := max(Counter(labels.tolist()).values())) < n_splits:
+        # Stratified folds need a category with a row in every fold.
+        raise EvaluationError(f"{n_splits} random folds need a category with at least {n_splits} rows, and the "
+                              f"largest has {largest}: evaluate with fewer folds (--folds) or more data")
     if split == "unseen":
         return list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, labels, groups))
     if split != "random":

@@ -146,10 +146,12 @@ def test_data_too_small_to_evaluate_is_one_line_naming_the_fix(tmp_path):
     one_other = tmp_path / "one_other.csv"  # two merchants, two folds: each trains on one merchant
     one_other.write_text("description,amount,category\n" + "".join(f"SHOP{i},-{i},x\n" for i in range(1, 7))
                          + "OTHER,-3,y\n")
-    too_few, one_category = in_parallel(
+    too_few, one_category, one_each = in_parallel(
         lambda: manna("evaluate", "--data", str(three), data_dir=tmp_path),
-        lambda: manna("evaluate", "--data", str(one_other), "--split", "unseen", "--folds", "2", data_dir=tmp_path))
+        lambda: manna("evaluate", "--data", str(one_other), "--split", "unseen", "--folds", "2", data_dir=tmp_path),
+        lambda: manna("evaluate", "--data", str(three), "--folds", "2", data_dir=tmp_path))
     assert_one_line_failure(too_few, "three.csv", "5 folds need at least 5 rows", "has 3", "--folds")
+    assert_one_line_failure(one_each, "three.csv", "need a category with at least 2 rows", "largest has 1")
     assert_one_line_failure(one_category, "one_other.csv", "unseen fold 1 has one category only", "--folds")
 
 
