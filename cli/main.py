@@ -425,6 +425,8 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
 def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, json_out: Path | None,
              report_dir: Path | None) -> None:
     """K-fold evaluation of rules + model beside a word-count SVC baseline, on the same folds."""
+    import numpy as np
+
     from pipeline.evaluate import EvaluationError, cross_validate, metrics, pooled
     from pipeline.offline import DataFileError, read_labeled, skipped_summary
 
@@ -441,14 +443,15 @@ def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, js
     ours, baseline = pooled([run[0] for run in runs]), pooled([run[1] for run in runs])
     result = {"data": data.name, "split": split, "folds": folds, "repeats": repeats, "rows": len(labeled.labels),
               "skipped": dict(labeled.reasons),
-              "categories": len(set(labeled.labels)), "ours": metrics(ours),
+              "categories": len(set(labeled.labels)),
+              "ours": metrics(ours, groups=np.tile(np.asarray(labeled.split_groups), repeats)),
               "baseline": metrics(baseline, calibrated=False)}
     for name in ("ours", "baseline"):
         m = result[name]
         console.print(f"{name:>8}: accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
                       f"top-75% {m['accuracy_top75']:.3f}  coverage@95% {m['coverage_at_95']:.3f}"
-                      + (f"  ECE {m['ece']:.3f} (by chance alone: {m['ece_by_chance']:.3f})" if "ece" in m
-                         else ""))
+                      + (f"  ECE {m['ece']:.3f} (± {m['ece_spread']:.3f} over resampled merchants; by chance "
+                         f"alone: {m['ece_by_chance']:.3f})" if "ece" in m else ""))
     if json_out:
         json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     if as_json:

@@ -214,6 +214,8 @@ def _summary(result: dict[str, Any], command: str, pairs: Sequence[ConfusedPair]
             ("ECE by chance alone (a perfectly calibrated model, these rows)", "ece_by_chance")]
     table = "\n".join(f"| {name} | {ours[key]:.3f} | {base[key]:.3f} |" if key in base else
                       f"| {name} | {ours[key]:.3f} | n/a (no probabilities) |" for name, key in rows)
+    if "ece_spread" in ours:
+        table += f"\n| ECE's standard deviation over resampled merchants | {ours['ece_spread']:.3f} | n/a |"
     worst = sorted(ours["per_category"].items(), key=lambda kv: kv[1]["recall"])[:10]
     worst_rows = "\n".join(f"| {c} | {m['precision']:.2f} | {m['recall']:.2f} | {m['support']} |" for c, m in worst)
     return f"""# Evaluation: {result['data']}, split `{result['split']}`

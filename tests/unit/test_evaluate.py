@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.categorize import Categorizer
-from pipeline.evaluate import Predictions, cross_validate, ece_by_chance, folds, metrics
+from pipeline.evaluate import Predictions, cross_validate, ece_by_chance, ece_spread, folds, metrics
 from pipeline.model import expected_calibration_error
 from pipeline.normalize import feature_text
 from pipeline.offline import LabeledData, read_labeled
@@ -49,6 +49,18 @@ def test_unseen_folds_never_share_a_merchant():
         assert not {groups[i] for i in train} & {groups[i] for i in test}
 
 
+def test_ece_spread_resamples_whole_merchants_and_shows_what_rows_drawn_alone_hide():
+    rng = np.random.default_rng(3)
+    confidence = rng.uniform(0.5, 1.0, 2_000)
+    # Each of 40 merchants is right or wrong on all its 50 lines at once.
+    merchants = np.repeat(np.arange(40), 50)
+    correct = (rng.random(40) < 0.75)[merchants].astype(float)
+    spread = ece_spread(confidence, correct, merchants)
+    assert 0.01 < spread < 0.05
+    assert ece_spread(confidence, correct, np.arange(2_000)) < spread / 1.5  # the same rows, drawn alone
+    assert ece_spread(confidence, correct, np.zeros(2_000)) == 0.0  # one merchant: every resample is the file
+
+
 def test_evaluate_command_writes_json_and_a_report(tmp_path):
     data = tmp_path / "labeled.csv"
     assert manna("generate", "-n", "600", "--seed", "2", "--labels", str(data), data_dir=tmp_path).returncode == 0
@@ -62,11 +74,14 @@ def test_evaluate_command_writes_json_and_a_report(tmp_path):
     assert result["ours"]["rows"] == result["baseline"]["rows"] == 2 * result["rows"]  # every row once per seed
     assert 0 < result["ours"]["accuracy"] <= 1 and "ece" in result["ours"]
     assert 0 < result["ours"]["ece_by_chance"] < 0.2 and "by chance alone" in run.stderr
+    spread = result["ours"]["ece_spread"]
+    assert 0 < spread < 0.2 and f"± {spread:.3f} over resampled merchants" in run.stderr
     assert 0 < result["baseline"]["accuracy"] <= 1 and "ece" not in result["baseline"]
     for chart in ("reliability.png", "confusion.png", "coverage.png"):
         assert (tmp_path / "report" / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert "| accuracy |" in summary and "| ECE by chance alone" in summary
+    assert f"| ECE's standard deviation over resampled merchants | {spread:.3f} | n/a |" in summary
     assert "2 folds, 2 fold seeds pooled" in summary
 
 
