@@ -33,7 +33,7 @@ from pipeline.cache import MemoryCache
 from pipeline.categorize import Categorizer
 from pipeline.currencies import country_of
 from pipeline.features import FeatureConfig
-from pipeline.model import CategoryModel, load_model, read_manifest, save_model, train_model
+from pipeline.model import CALIBRATION_FOLDS, CategoryModel, load_model, read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
 from pipeline.readers import InputFormatError, csv_header, delimiter_hint, read_rows
 from pipeline.rules import DEFAULT_RULES_PATH, RuleSet
@@ -180,7 +180,20 @@ def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: floa
                                                    "training_data": training_data})
     progress(f"model {model.version}: {model.summary['features']:,} features, "
              f"{model.summary['train_seconds']} s, {len(rules.rules)} rules")
+    progress(held_out_summary(model))
     return model
+
+
+def held_out_summary(model: CategoryModel) -> str:
+    """What the model measured on merchants held out of its first fits, or why it could not."""
+    found = model.metrics
+    if not found:
+        return (f"confidence not calibrated (temperature 1): under {CALIBRATION_FOLDS} merchant names, too few "
+                "to hold any out; expect lower accuracy on new merchants than the confidences say")
+    return (f"held-out merchants ({found['held_out_merchant_rows']:,} rows, each decided by a fit that never saw "
+            f"its merchant): accuracy {found['held_out_merchant_accuracy']:.3f}, ECE "
+            f"{found['held_out_merchant_ece']:.3f}, temperature {model.temperature:.2f}; expect about this on new "
+            "merchants, better on known ones")
 
 
 def load_model_dir(directory: Path, expected_sha256: str | None = None) -> tuple[CategoryModel, RuleSet]:

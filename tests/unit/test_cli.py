@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,13 +100,19 @@ def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp
     assert manna("generate", "-n", "600", "--labels", str(data), data_dir=tmp_path).returncode == 0
     trained = manna("train", "--data", str(data), "--out", str(tmp_path / "file-model"), data_dir=tmp_path)
     assert trained.returncode == 0, trained.stderr
+    # It says what it measured on merchants it held out, the figures the registry shows below.
+    said = re.search(r"held-out merchants \(([\d,]+) rows, .*\): accuracy ([\d.]+), ECE ([\d.]+), temperature",
+                     trained.stderr)
+    assert said, trained.stderr
     registered = manna("models", "register", str(tmp_path / "file-model"), "--activate", data_dir=tmp_path)
     assert registered.returncode == 0, registered.stderr
     version = registered.stdout.strip()
     assert version == trained.stdout.strip() and (tmp_path / "models" / version / "model.joblib").is_file()
     shown = json.loads(manna("models", "show", version, data_dir=tmp_path).stdout)
     assert shown["status"] == "active" and shown["training_summary"]["data"] == "labeled.csv"
-    assert set(shown["metrics"]) >= {"held_out_merchant_accuracy", "held_out_merchant_ece"}
+    held_out = shown["metrics"]
+    assert said.groups() == (f"{held_out['held_out_merchant_rows']:,}", f"{held_out['held_out_merchant_accuracy']:.3f}",
+                             f"{held_out['held_out_merchant_ece']:.3f}")
     (tmp_path / "file-model" / "rules.yaml").write_text("rules: []\n")
     refused = manna("models", "register", str(tmp_path / "file-model"), data_dir=tmp_path)
     assert refused.returncode == 2 and "changed since" in refused.stderr

@@ -12,7 +12,15 @@ import pytest
 
 from pipeline.generate import Generator
 from pipeline.normalize import feature_text
-from pipeline.offline import PREDICTION_COLUMNS, DataFileError, csv_text, load_model_dir, predict_file, train_file
+from pipeline.offline import (
+    PREDICTION_COLUMNS,
+    DataFileError,
+    csv_text,
+    held_out_summary,
+    load_model_dir,
+    predict_file,
+    train_file,
+)
 from pipeline.readers import write_rows
 
 
@@ -226,3 +234,13 @@ def test_predictions_never_overwrite_the_rows_they_come_from(own_taxonomy, tmp_p
     assert data.read_bytes() == before
     with pytest.raises(ValueError, match="batch_size"):
         predict_file(base / "model", data, tmp_path / "out.csv", batch_size=0)
+
+
+def test_a_file_of_too_few_merchants_trains_and_says_its_confidence_is_not_calibrated(tmp_path):
+    data = tmp_path / "tiny.csv"
+    data.write_text("description,amount,category\nCOUNTDOWN PAPANUI,-50.20,Groceries\nZ ENERGY,-80,Fuel\n"
+                    "NETFLIX,-15.99,Subscriptions\nNEW WORLD,-33,Groceries\n")
+    said: list[str] = []
+    model = train_file(data, tmp_path / "model", progress=said.append)
+    assert model.temperature == 1.0 and not model.metrics  # four merchant names: no fold to hold out
+    assert said[-1] == held_out_summary(model) and said[-1].startswith("confidence not calibrated (temperature 1)")
