@@ -27,7 +27,7 @@ from sklearn.svm import LinearSVC
 
 from pipeline.categorize import Categorizer
 from pipeline.features import FeatureConfig
-from pipeline.model import ECE_BINS, calibration_bin, expected_calibration_error, train_model
+from pipeline.model import ECE_BINS, CategoryModel, calibration_bin, expected_calibration_error, train_model
 from pipeline.offline import LabeledData, rules_for
 from pipeline.schema import Transaction
 
@@ -89,13 +89,8 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
         if len(trained := {data.labels[i] for i in train}) < 2:
             raise EvaluationError(f"{split} fold {number} has one category only to train on ({trained.pop()}): "
                                   "evaluate with fewer folds (--folds) or on more data")
-        model = train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
-                            [data.labels[i] for i in train], [data.groups[i] for i in train],
-                            config=config, calibrate=calibrate)
-        # The rows as the file wrote them, as ``manna predict`` reads them: a feature text is not
-        # always its own feature text ("0-0-0-0", an NZ account number's, reads as a date again).
-        report = Categorizer(rules, model).categorize(
-            [Transaction(str(i), data.descriptions[i], Decimal(repr(data.amounts[i])), "XXX") for i in test])
+        model = fold_model(data, train, config, calibrate=calibrate)
+        report = Categorizer(rules, model).categorize(held_out_rows(data, test))
         ours.predicted[test] = [d.category for d in report.decisions]
         ours.confidence[test] = [d.confidence for d in report.decisions]
         ours.decided_by[test] = [d.decided_by for d in report.decisions]
@@ -106,6 +101,23 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
         progress(f"{split} fold {number}: accuracy {np.mean(ours.predicted[test] == ours.truth[test]):.3f}"
                  f"{versus}, {time.perf_counter() - started:.1f} s")
     return ours, base
+
+
+def fold_model(data: LabeledData, train: np.ndarray, config: FeatureConfig, *, calibrate: bool = True
+               ) -> CategoryModel:
+    """The model ``manna train`` would fit on rows ``train`` of ``data``."""
+    return train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
+                       [data.labels[i] for i in train], [data.groups[i] for i in train],
+                       config=config, calibrate=calibrate)
+
+
+def held_out_rows(data: LabeledData, test: np.ndarray) -> list[Transaction]:
+    """Rows ``test`` of ``data`` to decide, as the file wrote them.
+
+    ``manna predict`` reads descriptions, not feature texts: a feature text is not always its own
+    feature text ("0-0-0-0", an NZ account number's, reads as a date again).
+    """
+    return [Transaction(str(i), data.descriptions[i], Decimal(repr(data.amounts[i])), "XXX") for i in test]
 
 
 def pooled(runs: list[Predictions]) -> Predictions:
@@ -191,14 +203,12 @@ def ece_spread(confidence: np.ndarray, correct: np.ndarray, groups: np.ndarray, 
     names, member = np.unique(np.asarray(groups).astype(str), return_inverse=True)
     if len(names) < 2:
         return 0.0
-    index = calibration_bin(confidence)
     rng = np.random.default_rng(seed)
     scores = []
     for _ in range(draws):
         weights = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))[member]
-        rows = np.bincount(index, weights=weights, minlength=ECE_BINS)
-        gap = np.bincount(index, weights=weights * (correct - confidence), minlength=ECE_BINS)
-        scores.append(np.abs(gap).sum() / rows.sum())
+        drawn = weights > 0  # a merchant drawn k times counts k times; one not drawn, not at all
+        scores.append(expected_calibration_error(confidence[drawn], correct[drawn], weights[drawn]))
     return float(np.std(scores))
 
 

@@ -16,17 +16,15 @@ import argparse
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.categorize import Categorizer
-from pipeline.evaluate import folds
+from pipeline.evaluate import fold_model, folds, held_out_rows
 from pipeline.features import FeatureConfig
-from pipeline.model import expected_calibration_error, train_model
+from pipeline.model import expected_calibration_error
 from pipeline.offline import LabeledData, read_labeled, rules_for
-from pipeline.schema import Transaction
 
 SPLITS = ("random", "unseen, true merchant", "unseen, merchant key")
 SCALES = (0.8, 0.9, 1.0, 1.1, 1.25)
@@ -41,9 +39,8 @@ def scan(data: LabeledData, split: str, scales: Sequence[float]) -> dict[float, 
     confidence = {k: np.zeros(len(data.labels)) for k in scales}
     correct = {k: np.zeros(len(data.labels)) for k in scales}
     for train, test in folds(data, "random" if split == "random" else "unseen"):
-        model = train_model([data.texts[i] for i in train], [data.amounts[i] for i in train],
-                            [data.labels[i] for i in train], [data.groups[i] for i in train], config=config)
-        rows = [Transaction(str(i), data.descriptions[i], Decimal(repr(data.amounts[i])), "XXX") for i in test]
+        model = fold_model(data, train, config)
+        rows = held_out_rows(data, test)
         truth = np.asarray([data.labels[i] for i in test])
         for k in scales:
             scaled = replace(model, temperature=model.temperature * k)
