@@ -1,13 +1,13 @@
 """Input files of ``submit``, ``train``, ``predict``, ``evaluate`` and reviews: CSV or JSON Lines, streamed.
 
-``read_rows`` yields one item per record, in order: a dict of fields (CSV: header names, stripped,
-to values, an empty value as None; JSONL: the parsed line), or what validation rejects with a
-reason and the line number (``pipeline.schema.unreadable_row``): a CSV record with more or fewer
-fields than the header (``row:extra_fields``, ``row:missing_fields``: never shifted into the wrong
-columns nor cut short), a record the csv module refuses (``row:invalid_csv``), a line that is not
-JSON (``row:invalid_json``). A JSON line that is not an object is passed on as it is
-(``row:not_an_object``). Blank lines are skipped; nothing else is dropped, so the n-th item is the
-n-th row of the file.
+``read_rows`` yields one item per record, in order: a dict of fields (CSV: header names, stripped, to
+values, an empty value as None; JSONL: the parsed line), or what validation rejects with a reason and
+the line number (``pipeline.schema.unreadable_row``): a CSV record with more or fewer fields than the
+header (``row:extra_fields``, ``row:missing_fields``: never shifted into the wrong columns nor cut
+short), a record the csv module refuses or a quote left open, which costs its own line only
+(``row:invalid_csv``), a line that is not JSON (``row:invalid_json``). A JSON line that is not an object
+is passed on as it is (``row:not_an_object``). Blank lines are skipped; nothing else is dropped, so the
+n-th item is the n-th row of the file.
 """
 
 from __future__ import annotations
@@ -69,47 +69,77 @@ def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
 
     A line without a quote, shorter than the field size limit, is one record whose fields are its
     text between commas: split here at half csv.reader's cost (it looks at every character). Any
-    other line starts a record that csv.reader reads, across lines if it must.
+    other line starts a record that csv.reader reads, across lines if it must; but a quote left
+    open (``_unclosed_quote``) costs its own line only, and reading goes on from the next.
     """
     limit = csv.field_size_limit()
     with _open_text(path, newline="") as handle:
-        lines = iter(handle)  # with newline="", a line ends only at its end, in "\n", "\r\n" or "\r"
+        lines: Iterator[str] = iter(handle)  # with newline="", a line ends only at its end, in "\n", "\r\n" or "\r"
         header: list[str] = []
         width = -1  # no header yet
         number = 0  # the last line read
-        for line in lines:
-            number += 1
-            start = number
-            if '"' in line or len(line) > limit:
-                fields, error, read = _csv_record(line, lines)
-                number += read - 1
-                if error is not None:
-                    yield unreadable_row("row:invalid_csv", start, str(error), None)
+        while True:
+            for line in lines:
+                number += 1
+                start = number
+                if '"' in line or len(line) > limit:
+                    fields, error, taken = _csv_record(line, lines)
+                    if taken and width >= 0 and (open_quote := _unclosed_quote(fields, error, taken, width)):
+                        yield unreadable_row("row:invalid_csv", start, open_quote, None)
+                        lines = chain(taken, lines)  # the lines it took are read again, each on its own
+                        break
+                    number += len(taken)
+                    if error is not None:
+                        yield unreadable_row("row:invalid_csv", start, str(error), None)
+                        continue
+                else:
+                    text = line.rstrip("\r\n")
+                    fields = text.split(",") if text else []
+                if len(fields) == width:  # the common case first
+                    # dict(zip()) runs in C; only a row with an empty field needs the slower pass
+                    yield ({name: value or None for name, value in zip(header, fields, strict=True)}
+                           if "" in fields else dict(zip(header, fields, strict=True)))
+                elif _blank(fields):
                     continue
+                elif width < 0:
+                    header, width = [name.strip() for name in fields], len(fields)
+                else:
+                    problem = "row:extra_fields" if len(fields) > width else "row:missing_fields"
+                    yield unreadable_row(problem, start, f"{len(fields)} fields, the header has {width}", fields)
             else:
-                text = line.rstrip("\r\n")
-                fields = text.split(",") if text else []
-            if len(fields) == width:  # the common case first
-                # dict(zip()) runs in C; only a row with an empty field needs the slower pass
-                yield ({name: value or None for name, value in zip(header, fields, strict=True)}
-                       if "" in fields else dict(zip(header, fields, strict=True)))
-            elif _blank(fields):
-                continue
-            elif width < 0:
-                header, width = [name.strip() for name in fields], len(fields)
-            else:
-                problem = "row:extra_fields" if len(fields) > width else "row:missing_fields"
-                yield unreadable_row(problem, start, f"{len(fields)} fields, the header has {width}", fields)
+                return
 
 
-def _csv_record(line: str, lines: Iterator[str]) -> tuple[list[str], csv.Error | None, int]:
-    """The record csv.reader reads from ``line`` on (taking more of ``lines`` if it must), or the error it
-    raised, and how many lines it took."""
-    reader = csv.reader(chain([line], lines))
+def _csv_record(line: str, lines: Iterator[str]) -> tuple[list[str], csv.Error | None, list[str]]:
+    """The record csv.reader reads from ``line`` on, or the error it raised, and the lines of ``lines`` it took."""
+    taken: list[str] = []
+
+    def take(more: str) -> str:  # called only when a quoted field runs on: a line without costs nothing more
+        taken.append(more)
+        return more
+
+    reader = csv.reader(chain((line,), map(take, lines)))
     try:
-        return next(reader), None, reader.line_num
+        return next(reader), None, taken
     except csv.Error as err:  # the reader has consumed the offending line; reading goes on after it
-        return [], err, reader.line_num
+        return [], err, taken
+
+
+def _unclosed_quote(fields: list[str], error: csv.Error | None, taken: list[str], width: int) -> str:
+    """Why a record read across lines is a quote left open, not a field with line breaks; "" if it is not.
+
+    A stray quote would take every line up to the next quote of the file as one field: hundreds of
+    rows lost for one typo. A field that truly spans lines makes a record of the header's width, and
+    no line inside it is a record of its own (the header's width, no quote).
+    """
+    opened = f"a quote opened on this line runs over the next {len(taken)} line(s)"
+    if error is not None:
+        return f"{opened} and is never closed ({error}); they are read on their own"
+    if len(fields) != width:
+        return f"{opened} into a record of {len(fields)} fields, the header has {width}; they are read on their own"
+    if any('"' not in more and more.count(",") == width - 1 for more in taken):
+        return f"{opened}, which hold whole records; they are read on their own"
+    return ""
 
 
 def _blank(fields: list[str]) -> bool:

@@ -24,7 +24,7 @@ from db.models import RejectedTransaction
 from pipeline.generate import Generator
 from pipeline.offline import PREDICTION_COLUMNS, predict_file, read_labeled, skipped_summary, train_file
 from pipeline.readers import read_rows, write_rows
-from pipeline.schema import RowError, parse_amount, validate_batch
+from pipeline.schema import RowError, parse_amount, unreadable_row, validate_batch
 from pipeline.settings import Settings
 
 SETTINGS = Settings()
@@ -157,6 +157,33 @@ def test_extra_and_missing_fields_are_rejected_in_predict_and_neighbours_keep_th
     assert [p for p in predicted if p["decided_by"] != "rejected"] == _predictions(tmp_path / "clean_out.csv")
 
 
+def test_a_quote_left_open_costs_its_own_line_only(model_dir: Path, tmp_path: Path) -> None:
+    """A stray quote would make every line up to the file's next quote one field: 30 rows of these 300 were lost."""
+    rows = Generator(12).rows(300)
+    rows[40]["description"] = "ACME, INC PAYROLL"  # a quoted field further on, where csv.reader would close it
+    write_rows(tmp_path / "clean.csv", rows)
+    lines = (tmp_path / "clean.csv").read_text().splitlines(keepends=True)
+    description = rows[10]["description"]
+    lines[11] = lines[11].replace(f",{description},", f',"{description},')
+    (tmp_path / "stray.csv").write_text("".join(lines))
+
+    assert predict_file(model_dir, tmp_path / "stray.csv", tmp_path / "out.csv") == 300
+    predicted = _predictions(tmp_path / "out.csv")
+    predict_file(model_dir, tmp_path / "clean.csv", tmp_path / "clean_out.csv")
+    clean = _predictions(tmp_path / "clean_out.csv")
+    assert (predicted[10]["decided_by"], predicted[10]["reason"]) == ("rejected", "row:invalid_csv")
+    assert predicted[10]["explanation"].startswith("line 12: a quote opened on this line runs over the next 30 line(s)")
+    assert predicted[:10] + predicted[11:] == clean[:10] + clean[11:]
+    labeled = read_labeled(tmp_path / "stray.csv")
+    assert labeled.reasons == Counter({"row:invalid_csv": 1}) and len(labeled.labels) == 299
+
+
+def test_a_quoted_field_may_span_lines(tmp_path: Path) -> None:
+    path = tmp_path / "memo.csv"
+    path.write_text('description,amount,category\n"BLUE BOTTLE\nOAKLAND",-4.50,coffee\n"A, B\nC\nD",-1,x\nZ,-2,y\n')
+    assert read_labeled(path).descriptions == ["BLUE BOTTLE\nOAKLAND", "A, B\nC\nD", "Z"]
+
+
 @pytest.mark.parametrize(("key", "expected"), [("id", ["x9", "x8", "3"]), ("transaction_id", ["x9", "x8", "3"]),
                                                (None, ["1", "2", "3"])])
 def test_predict_output_starts_with_an_id(model_dir: Path, tmp_path: Path, key: str | None,
@@ -188,27 +215,39 @@ def test_json_lines_predict_and_train_through_the_same_reader(model_dir: Path, t
     assert labeled.reasons == Counter({"category:missing": 1, "row:invalid_json": 1, "row:not_an_object": 1})
 
 
-def _read_csv_as_csv_reader_does(path: Path) -> list[object]:
-    """The CSV reader's specification: every record through csv.reader (what it did before its fast path)."""
-    from pipeline.readers import _blank, _open_text
-    from pipeline.schema import unreadable_row
+UNCLOSED = "a quote left open"
 
-    records: list[tuple[int, list[str] | csv.Error]] = []  # first line, fields or error
+
+def _unclosed_as_one(row: object) -> object:
+    """``row`` with the detail of a quote left open (which says how many lines it ran over) as ``UNCLOSED``."""
+    if isinstance(row, dict) and "a quote opened on this line" in str(row.get("_unreadable", {}).get("detail")):
+        return unreadable_row("row:invalid_csv", row["_unreadable"]["line"], UNCLOSED, None)
+    return row
+
+
+def _read_csv_as_csv_reader_does(path: Path) -> list[object]:
+    """The CSV reader's specification: every record through csv.reader (what it did before its fast path),
+    except that a record of several lines that is a quote left open costs its first line only."""
+    from pipeline.readers import _blank, _open_text
+
     with _open_text(path, newline="") as handle:
-        reader, read_to = csv.reader(handle), 0
-        while True:
-            try:
-                for fields in reader:
-                    records.append((read_to + 1, fields))
-                    read_to = reader.line_num
-                break
-            except csv.Error as err:
-                records.append((read_to + 1, err))
-                read_to = reader.line_num
+        lines = handle.readlines()
     rows: list[object] = []
     header: list[str] | None = None
-    for start, record in records:
-        if isinstance(record, csv.Error):
+    at = 0  # lines read
+    while at < len(lines):
+        reader = csv.reader(iter(lines[at:]))
+        try:
+            record: list[str] | csv.Error = next(reader)
+        except csv.Error as err:
+            record = err
+        start, taken, at = at + 1, lines[at + 1: at + reader.line_num], at + reader.line_num
+        if header is not None and taken and (
+                isinstance(record, csv.Error) or len(record) != len(header)
+                or any('"' not in line and len(line.split(",")) == len(header) for line in taken)):
+            rows.append(unreadable_row("row:invalid_csv", start, UNCLOSED, None))
+            at = start  # the next line is read on its own
+        elif isinstance(record, csv.Error):
             rows.append(unreadable_row("row:invalid_csv", start, str(record), None))
         elif header is not None and len(record) == len(header):
             rows.append({name: value or None for name, value in zip(header, record, strict=True)})
@@ -231,6 +270,6 @@ def test_csv_records_are_read_as_csv_reader_reads_them(pieces: list[str], header
         path.write_bytes((header + "".join(pieces)).encode())
         before = csv.field_size_limit(limit)  # a small limit sends long lines through csv.reader too
         try:
-            assert list(read_rows(path)) == _read_csv_as_csv_reader_does(path)
+            assert [_unclosed_as_one(row) for row in read_rows(path)] == _read_csv_as_csv_reader_does(path)
         finally:
             csv.field_size_limit(before)
