@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
 from pipeline.settings import get_settings, redact_url
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from services.jobs import Outcome
 
@@ -134,15 +135,20 @@ def db_downgrade(revision: str, yes: bool) -> None:
               help="With --data: write the model here instead of registering it.")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="With --data: rules for the file's taxonomy (default rules apply only to ours).")
-@click.option("-n", "--count", default=20_000, show_default=True, help="Generated training rows (without --data).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the generated training rows.")
-@click.option("--activate/--no-activate", default=None, help="Serve it as variant A (default: only if none is).")
+@click.option("-n", "--count", type=click.IntRange(min=2), default=20_000, show_default=True,
+              help="Generated training rows (without --data).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the generated training rows (without --data).")
+@click.option("--activate/--no-activate", default=None,
+              help="Without --data: serve it as variant A (default: only if none is).")
 @click.option("--country", default=None, callback=lambda _c, _p, v: _country_code(v), metavar="CC",
               help="With --data: whose brands the model knows (ISO 3166 code, e.g. NZ); "
                    "default: the country of the file's currency column, else every country's.")
 def train(data: Path | None, out: Path | None, rules_path: Path | None, count: int, seed: int,
           activate: bool | None, country: str | None) -> None:
     """Train a model: on a labeled file (--data --out), or the default model on generated data."""
+    _refuse_unused(("count", "seed", "activate") if data is not None else ("out", "rules_path", "country"),
+                   "with --data" if data is not None else "without --data")
     if data is not None:
         from pipeline.offline import DataFileError, train_file
         from pipeline.rules import RuleError
@@ -160,6 +166,15 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
     _ensure_schema()
     version = train_default_model(get_settings(), rows=count, seed=seed, activate=activate, progress=console.print)
     click.echo(version)
+
+
+def _refuse_unused(names: Sequence[str], when: str) -> None:
+    """A usage error naming the options of ``names`` given on the command line: they would do nothing ``when``."""
+    context = click.get_current_context()
+    given = [next(o for o in param.opts if o.startswith("--")) for param in context.command.params
+             if param.name in names and context.get_parameter_source(param.name) is not ParameterSource.DEFAULT]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} do{'es' if len(given) == 1 else ''} nothing {when}")
 
 
 def _country_code(value: str | None) -> str | None:
@@ -302,7 +317,7 @@ def _report_outcome(outcome: Outcome, min_accepted: float, as_json: bool) -> Non
 @main.command()
 @click.option("-n", "--count", type=click.IntRange(min=1), default=None,
               help="Rows to write [default: 10,000; with --recipe hard: 2,000].")
-@click.option("--seed", default=0, show_default=True, help="Same seed, same rows.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same rows.")
 @click.option("--labels/--no-labels", default=False, help="Add the true category and merchant columns.")
 @click.option("--recipe", type=click.Choice(["default", "hard"]), default="default", show_default=True,
               help="default: lines in our taxonomy; hard: one user's export in that user's own taxonomy, "
@@ -314,8 +329,11 @@ def _report_outcome(outcome: Outcome, min_accepted: float, as_json: bool) -> Non
 def generate(count: int | None, seed: int, labels: bool, recipe: str, country: str | None, out: Path) -> None:
     """Write generated bank lines to OUT (.csv or .jsonl) for submit, training or benchmarks."""
     from pipeline.generate import Generator
-    from pipeline.readers import write_rows
+    from pipeline.readers import SUFFIXES, write_rows
 
+    if out.suffix.lower() not in SUFFIXES:
+        raise click.BadParameter(f"{out.name} must end in .csv or .jsonl (.ndjson and .json write JSON Lines too)",
+                                 param_hint="OUT")
     if recipe == "hard":
         from pipeline.hard_generate import HardGenerator
 
@@ -407,6 +425,15 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
     console.print(f"{rows:,} labels -> {out}")
 
 
+def _check_writable(path: Path) -> None:
+    """Fail now rather than after the work when ``path`` cannot be written (OSError: one line, from MannaGroup)."""
+    existed = path.exists()
+    with path.open("a", encoding="utf-8"):
+        pass
+    if not existed:
+        path.unlink()
+
+
 @main.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labeled CSV or JSON Lines (description, amount, category).")
@@ -428,9 +455,14 @@ def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, js
     import numpy as np
 
     from pipeline.evaluate import EvaluationError, cross_validate, metrics, pooled
-    from pipeline.offline import DataFileError, read_labeled, skipped_summary
+    from pipeline.offline import DataFileError, read_labeled, refuse_overwriting, skipped_summary
 
     try:
+        if json_out:
+            refuse_overwriting(json_out, data)
+            _check_writable(json_out)
+        if report_dir:
+            report_dir.mkdir(parents=True, exist_ok=True)
         labeled = read_labeled(data)
         if labeled.reasons:
             console.print(skipped_summary(labeled.reasons))

@@ -156,6 +156,7 @@ def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: floa
     """
     if data.suffix.lower() != ".csv":  # the model keeps a copy as training.csv to be retrained from
         raise DataFileError(f"{data.name}: train reads a CSV file")
+    out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails now, not after the fit
     labeled = read_labeled(data)
     if len(set(labeled.labels)) < 2:
         raise DataFileError(f"{data.name}: need at least two categories to learn from"
@@ -169,12 +170,10 @@ def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: floa
     rules_file = rules_path or (DEFAULT_RULES_PATH if rules.rules else None)
     rules_info = None
     if rules_file is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(rules_file, out / RULES_NAME)
+        _copy(rules_file, out / RULES_NAME)
         rules_info = {"file": RULES_NAME, "sha256": hashlib.sha256(rules_file.read_bytes()).hexdigest(),
                       "rules": len(rules.rules)}
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(data, out / TRAINING_DATA_NAME)  # kept so that the model can be retrained from it
+    _copy(data, out / TRAINING_DATA_NAME)  # kept so that the model can be retrained from it
     training_data = {"file": TRAINING_DATA_NAME, "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
     save_model(model, out, versioned=False, extra={"rules": rules_info, "source_data": data.name,
                                                    "training_data": training_data})
@@ -182,6 +181,12 @@ def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: floa
              f"{model.summary['train_seconds']} s, {len(rules.rules)} rules")
     progress(held_out_summary(model))
     return model
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target``, unless it is ``target`` already (retraining a model folder from its own files)."""
+    if not (target.exists() and target.samefile(source)):
+        shutil.copyfile(source, target)
 
 
 def held_out_summary(model: CategoryModel) -> str:
@@ -209,15 +214,20 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None) -> tuple
     return model, RuleSet.load(rules_path, categories=taxonomy_of({str(c) for c in model.classes}))
 
 
+def refuse_overwriting(out: Path, data: Path) -> None:
+    """Refuse an output that is the data file itself, by any name: opening it to write would empty it."""
+    if out.exists() and out.samefile(data):
+        raise DataFileError(f"{out} is the data file itself: writing it would overwrite the rows it comes from; "
+                            "write to another file")
+
+
 def predict_file(model_dir: Path, data: Path, out: Path, *, batch_size: int = 20_000, cache_items: int = 500_000,
                  jobs: int = 1, progress: Callable[[int], None] = lambda _: None) -> int:
     """Write one prediction per input row, in order (columns in the module docstring); returns the number of rows.
 
     ``jobs`` > 1 decides batches in that many processes (``pipeline.predict_processes``).
     """
-    if out.exists() and out.samefile(data):  # opening it to write would empty it before a row is read
-        raise DataFileError(f"{out} is the data file itself: the predictions would overwrite the rows they "
-                            "come from; write them to another file")
+    refuse_overwriting(out, data)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     rows = _rows(data, ("description", "amount"))

@@ -118,6 +118,30 @@ def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp
     assert refused.returncode == 2 and "changed since" in refused.stderr
 
 
+def test_offline_commands_refuse_what_would_do_nothing_or_destroy_the_data(tmp_path):
+    data = tmp_path / "labeled.csv"
+    assert manna("generate", "-n", "300", "--labels", str(data), data_dir=tmp_path).returncode == 0
+    before, out = data.read_bytes(), str(tmp_path / "m")
+    for args, said in ((("train", "--data", str(data), "--out", out, "-n", "5"), "--count does nothing with --data"),
+                       (("train", "--out", out), "--out does nothing without --data"),
+                       (("generate", "-n", "5", str(tmp_path / "rows.txt")), "rows.txt must end in .csv"),
+                       (("evaluate", "--data", str(data), "--out", str(data)), "is the data file itself"),
+                       (("evaluate", "--data", str(data), "--out", str(tmp_path / "no" / "e.json")), "cannot use")):
+        refused = manna(*args, data_dir=tmp_path)
+        assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
+        assert "Traceback" not in refused.stderr and "fold 1" not in refused.stderr  # refused before any work
+    assert data.read_bytes() == before and not (tmp_path / "m").exists()
+
+    model = tmp_path / "model"
+    assert manna("train", "--data", str(data), "--out", str(model), data_dir=tmp_path).returncode == 0
+    kept = (model / "training.csv").read_bytes()
+    # Retraining a model folder from its own copies of the data and the rules.
+    again = manna("train", "--data", str(model / "training.csv"), "--rules", str(model / "rules.yaml"),
+                  "--out", str(model), data_dir=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (model / "training.csv").read_bytes() == kept == before
+
+
 def test_feedback_import_says_why_rows_are_rejected_and_keeps_the_rest(trained, tmp_path):
     with_model(trained, tmp_path)
     rows = tmp_path / "rows.csv"
