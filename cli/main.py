@@ -193,9 +193,11 @@ def _country_code(value: str | None) -> str | None:
               help="The predictions as CSV, one row per input row, in order: id (transaction_id, id or the row "
                    "number), category, confidence, confidence_level, decided_by, rule_id, reason, explanation.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=20_000, show_default=True,
-              help="Rows decided at a time (memory vs speed).")
+              help="Rows decided at a time (memory vs speed). The merchant layer answers a merchant's later "
+                   "lines from an earlier batch, so this moves some confidences (MANNA_MERCHANT_CACHE=0: it does not).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes deciding batches side by side (up to one per core; each costs about 2 s to start). "
+              help="Processes deciding batches side by side (one per core at most: more are cut to the cores; "
+                   "each costs about 2 s to start, and a process starts only when it has a batch). "
                    "Each keeps its own cache, so a line the merchant layer answers with one process may be "
                    "decided by the model with several.")
 def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) -> None:
@@ -205,6 +207,10 @@ def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) 
     from pipeline.predict_processes import PredictProcessError
     from pipeline.rules import RuleError
 
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if jobs > cores:  # more processes than cores only share them, each paying its start
+        console.print(f"--jobs {jobs}: {cores} core(s) to run on, so {cores} process(es)")
+        jobs = cores
     import_model_classes()  # the rows/s below time loading the model and predicting, not importing sklearn
     started = time.perf_counter()
     try:

@@ -34,16 +34,19 @@ def decided_in_processes(model_dir: Path, batches: Iterator[list[Any]], jobs: in
                          cache_items: int) -> Iterator[list[tuple[Any, ...]]]:
     """Each batch's predictions, in input order, decided by ``jobs`` spawned processes."""
     context = multiprocessing.get_context("spawn")
-    inboxes: list[Queue[Any]] = [context.Queue() for _ in range(jobs)]
-    outboxes: list[Queue[Any]] = [context.Queue() for _ in range(jobs)]
-    processes = [context.Process(target=_serve, args=(model_dir, cache_items, inboxes[i], outboxes[i]),
-                                 name=f"manna-predict-{i}", daemon=True) for i in range(jobs)]
-    for process in processes:
-        process.start()
+    inboxes: list[Queue[Any]] = []
+    outboxes: list[Queue[Any]] = []
+    processes: list[BaseProcess] = []  # started as batches come: a file of one batch starts one
     pending: deque[int] = deque()  # the process of each batch sent and not yet written, oldest first
     try:
         first = 1
         for number, batch in enumerate(batches):
+            if number < jobs:
+                inboxes.append(context.Queue())
+                outboxes.append(context.Queue())
+                processes.append(context.Process(target=_serve, name=f"manna-predict-{number}", daemon=True,
+                                                 args=(model_dir, cache_items, inboxes[number], outboxes[number])))
+                processes[number].start()
             if len(pending) >= IN_FLIGHT_PER_PROCESS * jobs:
                 yield _result(pending.popleft(), outboxes, processes)
             inboxes[number % jobs].put((first, batch))  # a queue's put never blocks: no deadlock with a full pipe

@@ -151,6 +151,21 @@ def test_predicting_in_processes_writes_the_same_file(own_taxonomy, tmp_path, mo
     _from_environment.cache_clear()
 
 
+def test_processes_start_as_batches_come(own_taxonomy):
+    # A file of one batch gains nothing from more processes, and each costs about 2 s to start.
+    import multiprocessing
+
+    from pipeline.predict_processes import decided_in_processes
+
+    base, _ = own_taxonomy
+    decided = decided_in_processes(base / "model", iter([[{"description": "SHELL OIL", "amount": "-40"}]]), jobs=4,
+                                   cache_items=100)
+    assert len(next(decided)) == 1
+    assert [p.name for p in multiprocessing.active_children() if p.name.startswith("manna-predict")] == [
+        "manna-predict-0"]
+    assert list(decided) == []
+
+
 def test_a_predict_process_that_dies_is_an_error_naming_it():
     import multiprocessing
 
