@@ -150,6 +150,7 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
     _refuse_unused(("count", "seed", "activate") if data is not None else ("out", "rules_path", "country"),
                    "with --data" if data is not None else "without --data")
     if data is not None:
+        _warn_if_not_utf8(data)
         from pipeline.offline import DataFileError, train_file
         from pipeline.rules import RuleError
 
@@ -202,6 +203,7 @@ def _country_code(value: str | None) -> str | None:
                    "decided by the model with several.")
 def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) -> None:
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
+    _warn_if_not_utf8(data)
     from pipeline.model import ArtifactError, import_model_classes
     from pipeline.offline import DataFileError, predict_file
     from pipeline.predict_processes import PredictProcessError
@@ -260,6 +262,7 @@ def submit(file: Path, job_id: str | None, source: str, callback: str | None, fo
     except InputFormatError as err:
         raise Failure(str(err)) from None
     _check_submit_header(file)
+    _warn_if_not_utf8(file)
     job_id = job_id or f"job-{uuid.uuid4().hex[:12]}"
     if settings.embedded:
         _ensure_schema()
@@ -288,6 +291,17 @@ def submit(file: Path, job_id: str | None, source: str, callback: str | None, fo
                           f"{why_no_progress(app).replace('JOB', job_id)}")
             sys.exit(EXIT_TIMEOUT)
     _report_outcome(outcome, min_accepted, as_json)
+
+
+def _warn_if_not_utf8(file: Path) -> None:
+    """Say so before the work when a file's bytes are not UTF-8: each reads as U+FFFD, which no model has seen."""
+    from pipeline.readers import utf8_problem
+
+    if problem := utf8_problem(file):
+        fixed = file.with_name(f"{file.stem}-utf8{file.suffix}").name
+        console.print(f"[yellow]warning:[/yellow] {file.name} is not UTF-8 ({problem}): such bytes read as "
+                      f"\ufffd and categorize badly. Save it as UTF-8; from Latin-1 or Windows-1252: "
+                      f"iconv -f cp1252 -t utf-8 {file.name} > {fixed}")
 
 
 def _check_submit_header(file: Path) -> None:
@@ -458,6 +472,7 @@ def _check_writable(path: Path) -> None:
 def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, json_out: Path | None,
              report_dir: Path | None) -> None:
     """K-fold evaluation of rules + model beside a word-count SVC baseline, on the same folds."""
+    _warn_if_not_utf8(data)
     import numpy as np
 
     from pipeline.evaluate import EvaluationError, cross_validate, metrics, pooled
@@ -994,6 +1009,7 @@ def feedback_import(file: Path, allow_new_category: bool, as_json: bool) -> None
 
     _ensure_schema()
     try:
+        _warn_if_not_utf8(file)
         header = csv_header(file)
         if header is not None:
             check_header(header)

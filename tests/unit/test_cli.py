@@ -131,6 +131,12 @@ def test_offline_commands_refuse_what_would_do_nothing_or_destroy_the_data(tmp_p
         assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
         assert "Traceback" not in refused.stderr and "fold 1" not in refused.stderr  # refused before any work
     assert data.read_bytes() == before and not (tmp_path / "m").exists()
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"description,amount,category\nCAF\xc9 DU MONDE,-4.50,coffee\n")
+    warned = manna("evaluate", "--data", str(latin), "--out", str(latin), data_dir=tmp_path)
+    said = " ".join(warned.stderr.split())  # as one line, however the console wrapped it
+    assert "latin.csv is not UTF-8 (line 2 holds the byte 0xC9)" in said
+    assert "iconv -f cp1252 -t utf-8 latin.csv > latin-utf8.csv" in said
 
     model = tmp_path / "model"
     assert manna("train", "--data", str(data), "--out", str(model), data_dir=tmp_path).returncode == 0

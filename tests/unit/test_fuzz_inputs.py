@@ -6,6 +6,7 @@ control, bidi and zero-width characters, lone surrogates, non-finite and huge am
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import re
@@ -273,7 +274,8 @@ def test_read_rows_never_raises_and_yields_one_item_per_jsonl_line(data: bytes) 
         items = list(read_rows(jsonl))
         csv_items = list(read_rows(csv_file))
 
-    text = data.decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")  # BOM skipped
+    encoding = "utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"  # BOM skipped
+    text = data.decode(encoding, errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     lines = [(number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
     assert len(items) == len(lines)
     for (number, line), item in zip(lines, items, strict=True):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pipeline.generate import Generator, load_catalog
-from pipeline.readers import InputFormatError, read_rows, write_rows
+from pipeline.readers import InputFormatError, read_rows, utf8_problem, write_rows
 from pipeline.schema import UNREADABLE, validate_batch
 from pipeline.settings import Settings
 from pipeline.taxonomy import default_taxonomy
@@ -53,3 +53,26 @@ def test_unparseable_lines_and_bad_bytes_are_passed_on_not_dropped(tmp_path):
     assert list(read_rows(bom)) == [{"id": "x", "description": "COFFEE", "amount": "-3"}]
     with pytest.raises(InputFormatError):
         read_rows(tmp_path / "rows.txt")
+
+
+def test_a_file_that_is_not_utf8_is_found_with_its_line(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_bytes("id,description,amount\n1,CAFÉ,-4\n".encode() + b"2,M\xdcLLER,-3\n")
+    assert utf8_problem(path) == "line 3 holds the byte 0xDC"
+    assert [row["description"] for row in read_rows(path)] == ["CAFÉ", "M\ufffdLLER"]  # read on, not dropped
+    # A character across the 1 MiB read boundary is whole; a bad byte after it is on its own line.
+    head = b"id,description,amount\n" + b"1,x,-1\n" * ((1 << 20) // 7)
+    path.write_bytes(head[: (1 << 20) - 1] + "É".encode() + b"\n2,y,-2\n")
+    assert utf8_problem(path) == ""
+    path.write_bytes(path.read_bytes() + b"3,\xff,-3\n")
+    last_line = path.read_bytes().count(b"\n")
+    assert last_line > 149_000 and utf8_problem(path) == f"line {last_line} holds the byte 0xFF"
+    path.write_bytes(b"id,description,amount\n1,x,-1\n\xc3")
+    assert utf8_problem(path) == "it ends inside a character"
+
+
+def test_a_utf16_file_with_its_bom_is_read(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("id,description,amount\n1,CAFÉ DU MONDE,-4.50\n", encoding="utf-16")
+    assert utf8_problem(path) == ""
+    assert list(read_rows(path)) == [{"id": "1", "description": "CAFÉ DU MONDE", "amount": "-4.50"}]
