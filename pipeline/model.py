@@ -454,5 +454,11 @@ def load_model(artifact_dir: Path, expected_sha256: str) -> CategoryModel:
 
 def read_manifest(artifact_dir: Path) -> dict[str, Any]:
     """The manifest written beside an artifact (version, sha256, classes, training summary)."""
-    data: dict[str, Any] = json.loads((artifact_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    path = artifact_dir / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+        raise ArtifactError(f"{path} is not JSON ({err}): the manifest a training run writes; train again") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sha256"), str):
+        raise ArtifactError(f"{path} is not a model manifest (it needs the artifact's sha256): train again")
     return data

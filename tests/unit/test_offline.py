@@ -151,6 +151,20 @@ def test_predicting_in_processes_writes_the_same_file(own_taxonomy, tmp_path, mo
     _from_environment.cache_clear()
 
 
+@pytest.mark.parametrize(("manifest", "said"), [("{nope", "is not JSON"), ("[]", "is not a model manifest"),
+                                                 ('{"sha256": 5}', "is not a model manifest")])
+def test_a_broken_manifest_is_one_clear_error(own_taxonomy, tmp_path, manifest, said):
+    import shutil
+
+    from pipeline.model import ArtifactError
+
+    base, _ = own_taxonomy
+    shutil.copytree(base / "model", tmp_path / "model")
+    (tmp_path / "model" / "manifest.json").write_text(manifest)
+    with pytest.raises(ArtifactError, match=f"manifest.json {said}.*train again"):
+        load_model_dir(tmp_path / "model")
+
+
 def test_processes_start_as_batches_come(own_taxonomy):
     # A file of one batch gains nothing from more processes, and each costs about 2 s to start.
     import multiprocessing
