@@ -55,11 +55,11 @@ def folds(data: LabeledData, split: str, n_splits: int = 5, seed: int = 0) -> li
     units, unit = (len(set(groups.tolist())), "merchants") if split == "unseen" else (len(labels), "rows")
     if units < n_splits:
         raise EvaluationError(f"{n_splits} folds need at least {n_splits} {unit}, and the data has {units}: "
-                              "evaluate with fewer folds (--folds) or more data")
+                              f"evaluate {_fewer_folds(units)}more data")
     if split == "random" and (largest := max(Counter(labels.tolist()).values())) < n_splits:
         # Stratified folds need a category with a row in every fold.
         raise EvaluationError(f"{n_splits} random folds need a category with at least {n_splits} rows, and the "
-                              f"largest has {largest}: evaluate with fewer folds (--folds) or more data")
+                              f"largest has {largest}: evaluate {_fewer_folds(largest)}more data")
     if split == "unseen":
         return list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, labels, groups))
     if split != "random":
@@ -67,6 +67,11 @@ def folds(data: LabeledData, split: str, n_splits: int = 5, seed: int = 0) -> li
     with warnings.catch_warnings():  # rare categories: fewer members than folds is fine here
         warnings.simplefilter("ignore", UserWarning)
         return list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, labels))
+
+
+def _fewer_folds(most: int) -> str:
+    """Advice on folds when at most ``most`` would do: none below 2, the smallest number of folds."""
+    return f"with --folds {most} or on " if most >= 2 else "on "
 
 
 def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], None] = lambda _: None,
@@ -88,7 +93,7 @@ def cross_validate(data: LabeledData, split: str, *, progress: Callable[[str], N
         started = time.perf_counter()
         if len(trained := {data.labels[i] for i in train}) < 2:
             raise EvaluationError(f"{split} fold {number} has one category only to train on ({trained.pop()}): "
-                                  "evaluate with fewer folds (--folds) or on more data")
+                                  f"evaluate {'with fewer folds (--folds) or ' if n_splits > 2 else ''}on more data")
         model = fold_model(data, train, config, calibrate=calibrate)
         report = Categorizer(rules, model).categorize(held_out_rows(data, test))
         ours.predicted[test] = [d.category for d in report.decisions]

@@ -150,9 +150,11 @@ def test_data_too_small_to_evaluate_is_one_line_naming_the_fix(tmp_path):
         lambda: manna("evaluate", "--data", str(three), data_dir=tmp_path),
         lambda: manna("evaluate", "--data", str(one_other), "--split", "unseen", "--folds", "2", data_dir=tmp_path),
         lambda: manna("evaluate", "--data", str(three), "--folds", "2", data_dir=tmp_path))
-    assert_one_line_failure(too_few, "three.csv", "5 folds need at least 5 rows", "has 3", "--folds")
-    assert_one_line_failure(one_each, "three.csv", "need a category with at least 2 rows", "largest has 1")
-    assert_one_line_failure(one_category, "one_other.csv", "unseen fold 1 has one category only", "--folds")
+    assert_one_line_failure(too_few, "three.csv", "5 folds need at least 5 rows", "has 3", "with --folds 3 or on")
+    # Two folds are the fewest: the advice is more data alone.
+    assert_one_line_failure(one_each, "three.csv", "need a category with at least 2 rows", "largest has 1: evaluate "
+                            "on more data")
+    assert_one_line_failure(one_category, "one_other.csv", "unseen fold 1 has one category only", "evaluate on more")
 
 
 def test_a_file_separated_by_semicolons_is_named_as_such_and_a_batch_of_no_rows_is_refused(files, tmp_path):
