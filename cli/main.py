@@ -203,6 +203,8 @@ def _country_code(value: str | None) -> str | None:
                    "decided by the model with several.")
 def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) -> None:
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
+    if out.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        raise click.BadParameter(f"{out.name}: predictions are written as CSV; name the file .csv", param_hint="--out")
     _warn_if_not_utf8(data)
     from pipeline.model import ArtifactError, import_model_classes
     from pipeline.offline import DataFileError, predict_file
@@ -305,7 +307,7 @@ def _warn_if_not_utf8(file: Path) -> None:
 
 
 def _check_submit_header(file: Path) -> None:
-    from pipeline.readers import csv_header, delimiter_hint
+    from pipeline.readers import csv_header, header_hint
     from pipeline.schema import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
     header = csv_header(file)
@@ -316,7 +318,7 @@ def _check_submit_header(file: Path) -> None:
     missing = [column for column in REQUIRED_FIELDS if column not in header]
     if missing:
         raise Failure(f"{file.name}: missing column(s) {', '.join(missing)} in the header "
-                      f"{[h[:30] for h in header[:8]]}{delimiter_hint(header)}; "
+                      f"{[h[:30] for h in header[:8]]}{header_hint(header, missing)}; "
                       f"the columns are {', '.join(REQUIRED_FIELDS)} "
                       f"and optionally {', '.join(OPTIONAL_FIELDS)}")
     ignored = [column for column in header if column not in REQUIRED_FIELDS + OPTIONAL_FIELDS]

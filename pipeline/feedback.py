@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.readers import delimiter_hint
+from pipeline.readers import header_hint
 from pipeline.schema import RowError, as_object
 
 REQUIRED = ("source", "transaction_id", "category")
@@ -54,7 +54,7 @@ def check_header(columns: Sequence[str]) -> None:
     problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
         [f"unknown column(s) {', '.join(unknown)}"] if unknown else [])
     if problems:
-        raise FeedbackFileError(f"{'; '.join(problems)}{delimiter_hint(columns)}: the columns are "
+        raise FeedbackFileError(f"{'; '.join(problems)}{header_hint(columns, missing)}: the columns are "
                                 f"{', '.join(REQUIRED)} and optionally "
                                 f"{', '.join(OPTIONAL)}")
 

@@ -38,13 +38,20 @@ def read_rows(path: Path) -> Iterator[Any]:
     return _read_csv(path) if kind == "csv" else _read_jsonl(path)
 
 
-def delimiter_hint(header: Sequence[str]) -> str:
-    """For a header that is one column holding another separator: say so (a missing-column error reads odd)."""
+def header_hint(header: Sequence[str], missing: Sequence[str]) -> str:
+    """Why a header misses ``missing``, when it can be told: another separator, or a name in other letters.
+
+    A header that is one column holding another separator: a missing-column error alone reads odd.
+    """
     if len(header) == 1:
         for name, separator in (("semicolons", ";"), ("tabs", "\t"), ("pipes", "|")):
             if separator in header[0]:
                 return (f" (the header is one column, {header[0][:40]!r}: "
                         f"Manna reads CSV separated by commas, not {name})")
+    for wanted in missing:
+        for name in header:
+            if name.strip().lower() == wanted:
+                return f" (column names are lower case: {name!r} is not {wanted!r})"
     return ""
 
 

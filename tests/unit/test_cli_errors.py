@@ -170,3 +170,11 @@ def test_a_file_separated_by_semicolons_is_named_as_such_and_a_batch_of_no_rows_
     for run in (train, submit):
         assert_one_line_failure(run, "missing column(s)", "separated by commas, not semicolons")
     assert batch.returncode == 2 and "0 is not in the range x>=1" in batch.stderr
+    jsonl = manna("predict", "--model", str(tmp_path), "--data", str(files["rows"]), "--out", str(tmp_path / "p.jsonl"),
+                  data_dir=tmp_path)
+    assert jsonl.returncode == 2 and "predictions are written as CSV" in jsonl.stderr
+    # A spreadsheet's capitalised header: the error names the column that is almost right.
+    labeled.write_text("Description,amount,Category\nCOUNTDOWN,-5,Groceries\n")
+    capitalised = manna("train", "--data", str(labeled), "--out", str(tmp_path / "model"), data_dir=tmp_path)
+    assert_one_line_failure(capitalised, "missing column(s) description, category",
+                            "(column names are lower case: 'Description' is not 'description')")
