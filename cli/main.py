@@ -182,7 +182,14 @@ def _country_code(value: str | None) -> str | None:
     if value is not None and not (len(value) == 2 and value.isascii() and value.isalpha()):
         raise click.BadParameter(f"{value!r} is not a two-letter ISO 3166 country code such as NZ, GB or US")
     code = value.upper() if value else None
-    return "GB" if code == "UK" else code  # UK is what people write; ISO 3166 (and the brand catalog) say GB
+    code = "GB" if code == "UK" else code  # UK is what people write; ISO 3166 (and the brand catalog) say GB
+    if code is not None:
+        from pipeline.brands import load_catalog
+
+        if not any(code in (brand.include or ()) for brand in load_catalog().brands):
+            raise click.BadParameter(f"{value!r}: no brand of the catalog trades there by name; is it the ISO 3166 "
+                                     "code of the country (NZ, AU, GB, US...)?")
+    return code
 
 
 @main.command()
