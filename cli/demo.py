@@ -11,12 +11,12 @@ from rich.table import Table
 
 from pipeline.settings import Settings, use_settings
 
-DEMO_DIR = Path(".manna") / "demo"
+DEMO_DIR = Path(".manna") / "demo"  # under the working directory, whatever MANNA_DATA_DIR says: the demo's own
 
 
 def run_demo(count: int, seed: int, console: Console) -> None:
     """Train if needed, categorize ``count`` generated lines with an in-process worker, summarize."""
-    settings = Settings(broker_url=None, database_url=None, cache_url=None, data_dir=DEMO_DIR)
+    settings = Settings(broker_url=None, database_url=None, cache_url=None, data_dir=DEMO_DIR.resolve())
     use_settings(settings)
     from cli.progress import follow_job
     from db.engine import session_scope
@@ -84,7 +84,8 @@ def _summary(settings: Settings, job_id: str, job: dict[str, object], elapsed: f
         f"cache hits {int(totals['cache_hits']):,} ({totals['cache_hits'] / unique:.0%} of unique lines)\n"
         f"throughput: {_throughput(labeled, elapsed)} ({elapsed:.1f} s from first message to last label; "
         f"{total:.1f} s in all)\n"
-        f"results: MANNA_DATA_DIR={settings.data_dir} manna export --job {job_id} --out labels.csv\n"
+        f"results: MANNA_DATABASE_URL={settings.effective_database_url} manna export --job {job_id} "
+        f"--out labels.csv\n"
         f"  or SQL on {settings.effective_database_url}: "
         f"SELECT * FROM categorized_transactions WHERE job_id = '{job_id}';"
     )

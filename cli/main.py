@@ -535,7 +535,7 @@ def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, js
 @click.option("--baseline", is_flag=True, help="Also run the naive design (one task per row) and report the ratio.")
 @click.option("--quick", is_flag=True, help="About a minute: 20,000 transactions, a 300-row baseline.")
 @click.option("--minutes", type=float, default=10.0, show_default=True, help="Length of the soak.")
-@click.option("--seed", default=7, show_default=True, help="Seed of the generated lines.")
+@click.option("--seed", type=click.IntRange(min=0), default=7, show_default=True, help="Seed of the generated lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the result as JSON to this file.")
@@ -597,7 +597,8 @@ def flower(address: str, port: int, state_db: Path | None) -> None:
 @main.command("bench-api")
 @click.option("-n", "--count", type=click.IntRange(min=20), default=1_000, show_default=True,
               help="Requests, one transaction each.")
-@click.option("--seed", default=11, show_default=True, help="Seed of the generated lines.")
+@click.option("--seed", type=click.IntRange(min=0), default=11, show_default=True,
+              help="Seed of the generated lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the result as JSON to this file.")
@@ -1210,8 +1211,9 @@ def explain(transaction_id: str, source: str | None) -> None:
 
 
 @main.command()
-@click.option("-n", "--count", default=10_000, show_default=True, help="Transactions to categorize.")
-@click.option("--seed", default=42, show_default=True, help="Seed of the generated lines.")
+@click.option("-n", "--count", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Transactions to categorize.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True, help="Seed of the generated lines.")
 def demo(count: int, seed: int) -> None:
     """Embedded end-to-end run: generated lines through the real task path, then a summary."""
     from cli.demo import run_demo
