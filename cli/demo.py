@@ -16,7 +16,8 @@ DEMO_DIR = Path(".manna") / "demo"  # under the working directory, whatever MANN
 
 def run_demo(count: int, seed: int, console: Console) -> None:
     """Train if needed, categorize ``count`` generated lines with an in-process worker, summarize."""
-    settings = Settings(broker_url=None, database_url=None, cache_url=None, data_dir=DEMO_DIR.resolve())
+    settings = Settings(broker_url=None, database_url=None, cache_url=None, data_dir=DEMO_DIR.resolve(),
+                        model_dir=None)
     use_settings(settings)
     from cli.progress import follow_job
     from db.engine import session_scope
