@@ -314,7 +314,7 @@ def _warn_if_not_utf8(file: Path) -> None:
 
 
 def _check_submit_header(file: Path) -> None:
-    from pipeline.readers import csv_header, header_hint
+    from pipeline.readers import csv_header, duplicated_columns, header_hint
     from pipeline.schema import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
     header = csv_header(file)
@@ -328,6 +328,8 @@ def _check_submit_header(file: Path) -> None:
                       f"{[h[:30] for h in header[:8]]}{header_hint(header, missing)}; "
                       f"the columns are {', '.join(REQUIRED_FIELDS)} "
                       f"and optionally {', '.join(OPTIONAL_FIELDS)}")
+    if twice := duplicated_columns(header):
+        raise Failure(f"{file.name}: the header has {', '.join(twice)} more than once; keep one of each")
     ignored = [column for column in header if column not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
     if ignored:
         console.print(f"ignored column(s): {', '.join(ignored)}")

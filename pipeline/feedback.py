@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.readers import header_hint
+from pipeline.readers import duplicated_columns, header_hint
 from pipeline.schema import RowError, as_object
 
 REQUIRED = ("source", "transaction_id", "category")
@@ -51,8 +51,10 @@ def check_header(columns: Sequence[str]) -> None:
     """Refuse a header that misses a required column or has one we do not know (a typo loses data)."""
     missing = [c for c in REQUIRED if c not in columns]
     unknown = [c for c in columns if c not in REQUIRED + OPTIONAL]
+    twice = duplicated_columns(columns)
     problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
-        [f"unknown column(s) {', '.join(unknown)}"] if unknown else [])
+        [f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + (
+        [f"column(s) {', '.join(twice)} more than once"] if twice else [])
     if problems:
         raise FeedbackFileError(f"{'; '.join(problems)}{header_hint(columns, missing)}: the columns are "
                                 f"{', '.join(REQUIRED)} and optionally "

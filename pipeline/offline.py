@@ -35,7 +35,7 @@ from pipeline.currencies import country_of
 from pipeline.features import FeatureConfig
 from pipeline.model import CALIBRATION_FOLDS, CategoryModel, load_model, read_manifest, save_model, train_model
 from pipeline.normalize import feature_text, merchant_key
-from pipeline.readers import InputFormatError, csv_header, header_hint, read_rows
+from pipeline.readers import InputFormatError, csv_header, duplicated_columns, header_hint, read_rows
 from pipeline.rules import DEFAULT_RULES_PATH, RuleSet
 from pipeline.schema import RowError, as_object, parse_amount, parse_description
 from pipeline.settings import Settings, get_settings
@@ -134,6 +134,8 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[Any]:
     missing = [c for c in columns if header is not None and c not in header]
     if missing:
         raise DataFileError(f"{path.name}: missing column(s) {', '.join(missing)}{header_hint(header or [], missing)}")
+    if twice := duplicated_columns(header or []):
+        raise DataFileError(f"{path.name}: the header has {', '.join(twice)} more than once; keep one of each")
     return rows
 
 

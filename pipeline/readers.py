@@ -55,6 +55,11 @@ def header_hint(header: Sequence[str], missing: Sequence[str]) -> str:
     return ""
 
 
+def duplicated_columns(header: Sequence[str]) -> list[str]:
+    """Names a header holds more than once: a row would keep the value of the last such column, silently."""
+    return sorted({name for name in header if name and header.count(name) > 1})
+
+
 def csv_header(path: Path) -> list[str] | None:
     """The column names of a CSV file, as ``read_rows`` takes them (None for JSON Lines: rows name their fields)."""
     if SUFFIXES.get(path.suffix.lower()) != "csv":

@@ -178,3 +178,10 @@ def test_a_file_separated_by_semicolons_is_named_as_such_and_a_batch_of_no_rows_
     capitalised = manna("train", "--data", str(labeled), "--out", str(tmp_path / "model"), data_dir=tmp_path)
     assert_one_line_failure(capitalised, "missing column(s) description, category",
                             "(column names are lower case: 'Description' is not 'description')")
+    labeled.write_text("description,amount,category,amount\nCOUNTDOWN,-5,Groceries,5\n")
+    rows.write_text("id,description,amount,id\nt1,COUNTDOWN,-5,t2\n")
+    twice = in_parallel(
+        lambda: manna("train", "--data", str(labeled), "--out", str(tmp_path / "model"), data_dir=tmp_path),
+        lambda: manna("submit", str(rows), data_dir=tmp_path))
+    assert_one_line_failure(twice[0], "labeled.csv: the header has amount more than once")
+    assert_one_line_failure(twice[1], "rows.csv: the header has id more than once")

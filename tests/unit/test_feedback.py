@@ -150,3 +150,5 @@ def test_parse_reviews_and_the_header_check():
     check_header(["source", "transaction_id", "category", "reviewer"])
     with pytest.raises(FeedbackFileError, match=r"missing column.*category.*unknown column.*categroy"):
         check_header(["source", "transaction_id", "categroy"])
+    with pytest.raises(FeedbackFileError, match=r"column\(s\) category more than once"):
+        check_header(["source", "transaction_id", "category", "category"])
