@@ -150,7 +150,7 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
     _refuse_unused(("count", "seed", "activate") if data is not None else ("out", "rules_path", "country"),
                    "with --data" if data is not None else "without --data")
     if data is not None:
-        _warn_if_not_utf8(data)
+        _warn_if_not_utf8(data, ("description", "amount", "category"))
         from pipeline.offline import DataFileError, train_file
         from pipeline.rules import RuleError
 
@@ -212,7 +212,7 @@ def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) 
     """Categorize a CSV offline (no broker, no database): one prediction per input row, in order."""
     if out.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         raise click.BadParameter(f"{out.name}: predictions are written as CSV; name the file .csv", param_hint="--out")
-    _warn_if_not_utf8(data)
+    _warn_if_not_utf8(data, ("description", "amount"))
     from pipeline.model import ArtifactError, import_model_classes
     from pipeline.offline import DataFileError, predict_file
     from pipeline.predict_processes import PredictProcessError
@@ -302,10 +302,19 @@ def submit(file: Path, job_id: str | None, source: str, callback: str | None, fo
     _report_outcome(outcome, min_accepted, as_json)
 
 
-def _warn_if_not_utf8(file: Path) -> None:
-    """Say so before the work when a file's bytes are not UTF-8: each reads as U+FFFD, which no model has seen."""
+def _warn_if_not_utf8(file: Path, columns: Sequence[str] = ()) -> None:
+    """Say so before the work when a file's bytes are not UTF-8: each reads as U+FFFD, which no model has seen.
+
+    A header that misses ``columns`` is refused first: one line, the one that matters.
+    """
+    from pipeline.offline import DataFileError, check_columns
     from pipeline.readers import utf8_problem
 
+    if columns:
+        try:
+            check_columns(file, columns)
+        except DataFileError as err:
+            raise Failure(str(err)) from None
     if problem := utf8_problem(file):
         fixed = file.with_name(f"{file.stem}-utf8{file.suffix}").name
         console.print(f"[yellow]warning:[/yellow] {file.name} is not UTF-8 ({problem}): such bytes read as "
@@ -328,7 +337,7 @@ def _check_submit_header(file: Path) -> None:
                       f"{[h[:30] for h in header[:8]]}{header_hint(header, missing)}; "
                       f"the columns are {', '.join(REQUIRED_FIELDS)} "
                       f"and optionally {', '.join(OPTIONAL_FIELDS)}")
-    if twice := duplicated_columns(header):
+    if twice := duplicated_columns(header, REQUIRED_FIELDS + OPTIONAL_FIELDS):
         raise Failure(f"{file.name}: the header has {', '.join(twice)} more than once; keep one of each")
     ignored = [column for column in header if column not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
     if ignored:
@@ -483,7 +492,7 @@ def _check_writable(path: Path) -> None:
 def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, json_out: Path | None,
              report_dir: Path | None) -> None:
     """K-fold evaluation of rules + model beside a word-count SVC baseline, on the same folds."""
-    _warn_if_not_utf8(data)
+    _warn_if_not_utf8(data, ("description", "amount", "category"))
     import numpy as np
 
     from pipeline.evaluate import EvaluationError, cross_validate, metrics, pooled
@@ -1021,10 +1030,10 @@ def feedback_import(file: Path, allow_new_category: bool, as_json: bool) -> None
 
     _ensure_schema()
     try:
-        _warn_if_not_utf8(file)
         header = csv_header(file)
         if header is not None:
             check_header(header)
+        _warn_if_not_utf8(file)
         result = record_feedback(get_settings(), read_rows(file), allow_new_category=allow_new_category)
     except (FeedbackFileError, InputFormatError) as err:
         raise Failure(f"{file.name}: {err}") from None

@@ -51,7 +51,7 @@ def check_header(columns: Sequence[str]) -> None:
     """Refuse a header that misses a required column or has one we do not know (a typo loses data)."""
     missing = [c for c in REQUIRED if c not in columns]
     unknown = [c for c in columns if c not in REQUIRED + OPTIONAL]
-    twice = duplicated_columns(columns)
+    twice = duplicated_columns(columns, REQUIRED + OPTIONAL)
     problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
         [f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + (
         [f"column(s) {', '.join(twice)} more than once"] if twice else [])

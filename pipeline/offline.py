@@ -42,6 +42,8 @@ from pipeline.settings import Settings, get_settings
 from pipeline.taxonomy import taxonomy_of
 
 REQUIRED = ("description", "amount", "category")
+# Every column train, predict and evaluate read; others are ignored, twice or not.
+READ_COLUMNS = ("id", "transaction_id", "description", "amount", "category", "account_id", "currency", "merchant")
 PREDICTION_COLUMNS = ("id", "category", "confidence", "confidence_level", "decided_by", "rule_id", "reason",
                       "explanation")
 RULES_NAME = "rules.yaml"
@@ -126,17 +128,24 @@ def _category(value: Any) -> str:
 
 def _rows(path: Path, columns: Sequence[str]) -> Iterator[Any]:
     """The file's rows as ``manna submit`` reads them, after checking a CSV header names ``columns``."""
+    check_columns(path, columns)
+    try:
+        return read_rows(path)
+    except InputFormatError as err:
+        raise DataFileError(str(err)) from None
+
+
+def check_columns(path: Path, columns: Sequence[str]) -> None:
+    """Refuse a file whose kind is unknown, or a CSV whose header misses ``columns`` or names a read column twice."""
     try:
         header = csv_header(path)
-        rows = read_rows(path)
     except InputFormatError as err:
         raise DataFileError(str(err)) from None
     missing = [c for c in columns if header is not None and c not in header]
     if missing:
         raise DataFileError(f"{path.name}: missing column(s) {', '.join(missing)}{header_hint(header or [], missing)}")
-    if twice := duplicated_columns(header or []):
+    if twice := duplicated_columns(header or [], READ_COLUMNS):
         raise DataFileError(f"{path.name}: the header has {', '.join(twice)} more than once; keep one of each")
-    return rows
 
 
 def rules_for(categories: set[str], rules_path: Path | None) -> RuleSet:

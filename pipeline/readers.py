@@ -55,9 +55,9 @@ def header_hint(header: Sequence[str], missing: Sequence[str]) -> str:
     return ""
 
 
-def duplicated_columns(header: Sequence[str]) -> list[str]:
-    """Names a header holds more than once: a row would keep the value of the last such column, silently."""
-    return sorted({name for name in header if name and header.count(name) > 1})
+def duplicated_columns(header: Sequence[str], read: Sequence[str]) -> list[str]:
+    """Names of ``read`` that a header holds more than once: a row would keep the last one's value, silently."""
+    return sorted({name for name in header if name in read and header.count(name) > 1})
 
 
 def csv_header(path: Path) -> list[str] | None:
