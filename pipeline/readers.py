@@ -86,7 +86,9 @@ def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
     """
     limit = csv.field_size_limit()
     with _open_text(path, newline="") as handle:
-        lines: Iterator[str] = iter(handle)  # with newline="", a line ends only at its end, in "\n", "\r\n" or "\r"
+        source = iter(handle)  # with newline="", a line ends only at its end, in "\n", "\r\n" or "\r"
+        again: Iterator[str] = iter(())  # lines a quote left open took, to be read on their own
+        lines: Iterator[str] = source
         header: list[str] = []
         width = -1  # no header yet
         number = 0  # the last line read
@@ -96,9 +98,10 @@ def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
                 start = number
                 if '"' in line or len(line) > limit:
                     fields, error, taken = _csv_record(line, lines)
-                    if taken and width >= 0 and (open_quote := _unclosed_quote(fields, error, taken, width)):
+                    if taken and width >= 0 and (open_quote := _unclosed_quote(line, fields, error, taken, width)):
                         yield unreadable_row("row:invalid_csv", start, open_quote, None)
-                        lines = chain(taken, lines)  # the lines it took are read again, each on its own
+                        again = iter([*taken, *again])  # one chain deep however many quotes are left open
+                        lines = chain(again, source)
                         break
                     number += len(taken)
                     if error is not None:
@@ -137,20 +140,23 @@ def _csv_record(line: str, lines: Iterator[str]) -> tuple[list[str], csv.Error |
         return [], err, taken
 
 
-def _unclosed_quote(fields: list[str], error: csv.Error | None, taken: list[str], width: int) -> str:
+def _unclosed_quote(line: str, fields: list[str], error: csv.Error | None, taken: list[str], width: int) -> str:
     """Why a record read across lines is a quote left open, not a field with line breaks; "" if it is not.
 
-    A stray quote would take every line up to the next quote of the file as one field: hundreds of
-    rows lost for one typo. A field that truly spans lines makes a record of the header's width, and
-    no line inside it is a record of its own (the header's width, no quote).
+    A stray quote would take every line up to the next quote of the file as one field: many rows
+    lost for one typo. A field that truly spans lines makes a record of the header's width whose
+    quotes pair as CSV's do (csv's strict mode); a stray quote pairs with the opening quote of a
+    later field, which text follows.
     """
     opened = f"a quote opened on this line runs over the next {len(taken)} line(s)"
     if error is not None:
         return f"{opened} and is never closed ({error}); they are read on their own"
     if len(fields) != width:
         return f"{opened} into a record of {len(fields)} fields, the header has {width}; they are read on their own"
-    if any('"' not in more and more.count(",") == width - 1 for more in taken):
-        return f"{opened}, which hold whole records; they are read on their own"
+    try:
+        next(csv.reader([line, *taken], strict=True))
+    except csv.Error as err:
+        return f"{opened}, and its quotes do not pair ({err}); they are read on their own"
     return ""
 
 

@@ -180,8 +180,17 @@ def test_a_quote_left_open_costs_its_own_line_only(model_dir: Path, tmp_path: Pa
 
 def test_a_quoted_field_may_span_lines(tmp_path: Path) -> None:
     path = tmp_path / "memo.csv"
-    path.write_text('description,amount,category\n"BLUE BOTTLE\nOAKLAND",-4.50,coffee\n"A, B\nC\nD",-1,x\nZ,-2,y\n')
-    assert read_labeled(path).descriptions == ["BLUE BOTTLE\nOAKLAND", "A, B\nC\nD", "Z"]
+    path.write_text('description,amount,category\n"BLUE BOTTLE\nOAKLAND",-4.50,coffee\n"A, B\nC\nD",-1,x\n'
+                    '"A\nLONDON, UK,\nB",-1,x\nZ,-2,y\n')  # a line inside that looks like a record: still one field
+    assert read_labeled(path).descriptions == ["BLUE BOTTLE\nOAKLAND", "A, B\nC\nD", "A\nLONDON, UK,\nB", "Z"]
+
+
+def test_a_quote_left_open_does_not_take_the_next_row_even_when_the_fields_add_up(tmp_path: Path) -> None:
+    # The stray quote pairs with the next row's opening quote: three fields, as the header has.
+    path = tmp_path / "rows.csv"
+    path.write_text('description,amount,category\n"ACME,-4.50,coffee\n"BLUE BOTTLE",-3,coffee\n')
+    labeled = read_labeled(path)
+    assert labeled.descriptions == ["BLUE BOTTLE"] and labeled.reasons == Counter({"row:invalid_csv": 1})
 
 
 @pytest.mark.parametrize(("key", "expected"), [("id", ["x9", "x8", "3"]), ("transaction_id", ["x9", "x8", "3"]),
@@ -225,6 +234,15 @@ def _unclosed_as_one(row: object) -> object:
     return row
 
 
+def _pairs(lines: list[str]) -> bool:
+    """Whether a record's quotes pair as CSV's do (csv's strict mode reads it)."""
+    try:
+        next(csv.reader(lines, strict=True))
+    except csv.Error:
+        return False
+    return True
+
+
 def _read_csv_as_csv_reader_does(path: Path) -> list[object]:
     """The CSV reader's specification: every record through csv.reader (what it did before its fast path),
     except that a record of several lines that is a quote left open costs its first line only."""
@@ -242,9 +260,8 @@ def _read_csv_as_csv_reader_does(path: Path) -> list[object]:
         except csv.Error as err:
             record = err
         start, taken, at = at + 1, lines[at + 1: at + reader.line_num], at + reader.line_num
-        if header is not None and taken and (
-                isinstance(record, csv.Error) or len(record) != len(header)
-                or any('"' not in line and len(line.split(",")) == len(header) for line in taken)):
+        if header is not None and taken and (isinstance(record, csv.Error) or len(record) != len(header)
+                                             or not _pairs(lines[start - 1: at])):
             rows.append(unreadable_row("row:invalid_csv", start, UNCLOSED, None))
             at = start  # the next line is read on its own
         elif isinstance(record, csv.Error):
