@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import sys
 import time
 import uuid
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.settings import get_settings, redact_url
@@ -172,7 +174,8 @@ def train(data: Path | None, out: Path | None, rules_path: Path | None, count: i
 def _refuse_unused(names: Sequence[str], when: str) -> None:
     """A usage error naming the options of ``names`` given on the command line: they would do nothing ``when``."""
     context = click.get_current_context()
-    given = [next(o for o in param.opts if o.startswith("--")) for param in context.command.params
+    given = ["/".join(o for o in (*param.opts, *param.secondary_opts) if o.startswith("--"))
+             for param in context.command.params
              if param.name in names and context.get_parameter_source(param.name) is not ParameterSource.DEFAULT]
     if given:
         raise click.UsageError(f"{', '.join(given)} do{'es' if len(given) == 1 else ''} nothing {when}")
@@ -185,10 +188,13 @@ def _country_code(value: str | None) -> str | None:
     code = "GB" if code == "UK" else code  # UK is what people write; ISO 3166 (and the brand catalog) say GB
     if code is not None:
         from pipeline.brands import load_catalog
+        from pipeline.currencies import ISO_4217, country_of_currency
 
         if not any(code in (brand.include or ()) for brand in load_catalog().brands):
-            raise click.BadParameter(f"{value!r}: no brand of the catalog trades there by name; is it the ISO 3166 "
-                                     "code of the country (NZ, AU, GB, US...)?")
+            if code not in {country_of_currency(currency) for currency in ISO_4217}:
+                raise click.BadParameter(f"{value!r} is neither a country of the brand catalog nor of a currency; "
+                                         "is it the ISO 3166 code of the country (NZ, AU, GB, US...)?")
+            console.print(f"no brand of the catalog trades in {code} by name: the model knows world-wide brands only")
     return code
 
 
@@ -316,10 +322,10 @@ def _warn_if_not_utf8(file: Path, columns: Sequence[str] = ()) -> None:
         except DataFileError as err:
             raise Failure(str(err)) from None
     if problem := utf8_problem(file):
-        fixed = file.with_name(f"{file.stem}-utf8{file.suffix}").name
-        console.print(f"[yellow]warning:[/yellow] {file.name} is not UTF-8 ({problem}): such bytes read as "
-                      f"\ufffd and categorize badly. Save it as UTF-8; from Latin-1 or Windows-1252: "
-                      f"iconv -f cp1252 -t utf-8 {file.name} > {fixed}")
+        fixed = shlex.quote(file.with_name(f"{file.stem}-utf8{file.suffix}").name)
+        said = (f"{file.name} is not UTF-8 ({problem}): such bytes read as \ufffd and categorize badly. Save it "
+                f"as UTF-8; from Latin-1 or Windows-1252: iconv -f cp1252 -t utf-8 {shlex.quote(file.name)} > {fixed}")
+        console.print(f"[yellow]warning:[/yellow] {escape(said)}")
 
 
 def _check_submit_header(file: Path) -> None:
@@ -467,11 +473,12 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
 
 def _check_writable(path: Path) -> None:
     """Fail now rather than after the work when ``path`` cannot be written (OSError: one line, from MannaGroup)."""
-    existed = path.exists()
-    with path.open("a", encoding="utf-8"):
-        pass
-    if not existed:
-        path.unlink()
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))  # EXCL: never through a symlink
+    except FileExistsError:  # a file (or a link) that is there already: can it be written?
+        with path.open("a", encoding="utf-8"):
+            return
+    path.unlink()  # the empty file made just now
 
 
 @main.command()
@@ -492,18 +499,27 @@ def _check_writable(path: Path) -> None:
 def evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, json_out: Path | None,
              report_dir: Path | None) -> None:
     """K-fold evaluation of rules + model beside a word-count SVC baseline, on the same folds."""
+    from pipeline.offline import DataFileError, new_folder, refuse_overwriting
+
     _warn_if_not_utf8(data, ("description", "amount", "category"))
+    if json_out:  # refused or unwritable: said now, not after the cross-validation
+        try:
+            refuse_overwriting(json_out, data)
+        except DataFileError as err:
+            raise Failure(str(err)) from None
+        _check_writable(json_out)
+    with new_folder(report_dir) if report_dir else nullcontext():
+        _evaluate(data, split, folds, repeats, as_json, json_out, report_dir)
+
+
+def _evaluate(data: Path, split: str, folds: int, repeats: int, as_json: bool, json_out: Path | None,
+              report_dir: Path | None) -> None:
     import numpy as np
 
     from pipeline.evaluate import EvaluationError, cross_validate, metrics, pooled
-    from pipeline.offline import DataFileError, read_labeled, refuse_overwriting, skipped_summary
+    from pipeline.offline import DataFileError, read_labeled, skipped_summary
 
     try:
-        if json_out:
-            refuse_overwriting(json_out, data)
-            _check_writable(json_out)
-        if report_dir:
-            report_dir.mkdir(parents=True, exist_ok=True)
         labeled = read_labeled(data)
         if labeled.reasons:
             console.print(skipped_summary(labeled.reasons))

@@ -53,11 +53,12 @@ def folds(data: LabeledData, split: str, n_splits: int = 5, seed: int = 0) -> li
     labels, groups = np.asarray(data.labels), np.asarray(data.split_groups)
     index = np.arange(len(labels))
     units, unit = (len(set(groups.tolist())), "merchants") if split == "unseen" else (len(labels), "rows")
+    # Stratified folds also need a category with a row in every fold.
+    largest = max(Counter(labels.tolist()).values(), default=0) if split == "random" else units
     if units < n_splits:
         raise EvaluationError(f"{n_splits} folds need at least {n_splits} {unit}, and the data has {units}: "
-                              f"evaluate {_fewer_folds(units)}more data")
-    if split == "random" and (largest := max(Counter(labels.tolist()).values())) < n_splits:
-        # Stratified folds need a category with a row in every fold.
+                              f"evaluate {_fewer_folds(min(units, largest))}more data")
+    if largest < n_splits:
         raise EvaluationError(f"{n_splits} random folds need a category with at least {n_splits} rows, and the "
                               f"largest has {largest}: evaluate {_fewer_folds(largest)}more data")
     if split == "unseen":

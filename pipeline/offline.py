@@ -21,6 +21,7 @@ import hashlib
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -167,7 +168,25 @@ def train_file(data: Path, out: Path, *, rules_path: Path | None = None, c: floa
     """
     if data.suffix.lower() != ".csv":  # the model keeps a copy as training.csv to be retrained from
         raise DataFileError(f"{data.name}: train reads a CSV file")
-    out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails now, not after the fit
+    with new_folder(out):  # a folder that cannot be written fails now, not after the fit
+        return _train_into(data, out, rules_path=rules_path, c=c, country=country, progress=progress)
+
+
+@contextmanager
+def new_folder(path: Path) -> Iterator[None]:
+    """Make ``path`` (and its parents) now; if what follows fails, remove it again when it is still empty and new."""
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if created and not any(path.iterdir()):
+            path.rmdir()
+        raise
+
+
+def _train_into(data: Path, out: Path, *, rules_path: Path | None, c: float, country: str | None,
+                progress: Callable[[str], None]) -> CategoryModel:
     labeled = read_labeled(data)
     if len(set(labeled.labels)) < 2:
         raise DataFileError(f"{data.name}: need at least two categories to learn from"

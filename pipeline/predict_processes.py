@@ -44,9 +44,10 @@ def decided_in_processes(model_dir: Path, batches: Iterator[list[Any]], jobs: in
             if number < jobs:
                 inboxes.append(context.Queue())
                 outboxes.append(context.Queue())
-                processes.append(context.Process(target=_serve, name=f"manna-predict-{number}", daemon=True,
-                                                 args=(model_dir, cache_items, inboxes[number], outboxes[number])))
-                processes[number].start()
+                process = context.Process(target=_serve, name=f"manna-predict-{number}", daemon=True,
+                                          args=(model_dir, cache_items, inboxes[number], outboxes[number]))
+                process.start()
+                processes.append(process)  # started only: stopping joins each one
             if len(pending) >= IN_FLIGHT_PER_PROCESS * jobs:
                 yield _result(pending.popleft(), outboxes, processes)
             inboxes[number % jobs].put((first, batch))  # a queue's put never blocks: no deadlock with a full pipe

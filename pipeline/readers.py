@@ -209,14 +209,19 @@ def utf8_problem(path: Path) -> str:
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as err:  # err.object: the bytes held from the last chunk, then this one
-                line += err.object.count(b"\n", 0, err.start)
+                line += _line_ends(err.object[: err.start])
                 return f"line {line} holds the byte 0x{err.object[err.start]:02X}"
-            line += chunk.count(b"\n")
+            line += _line_ends(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return "it ends inside a character"
     return ""
+
+
+def _line_ends(data: bytes) -> int:
+    """Lines ended in ``data``: by "\\n" (and "\\r\\n"), or by a lone "\\r" in a file of old Mac line ends."""
+    return data.count(b"\n") or data.count(b"\r")
 
 
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -150,7 +150,8 @@ def test_data_too_small_to_evaluate_is_one_line_naming_the_fix(tmp_path):
         lambda: manna("evaluate", "--data", str(three), data_dir=tmp_path),
         lambda: manna("evaluate", "--data", str(one_other), "--split", "unseen", "--folds", "2", data_dir=tmp_path),
         lambda: manna("evaluate", "--data", str(three), "--folds", "2", data_dir=tmp_path))
-    assert_one_line_failure(too_few, "three.csv", "5 folds need at least 5 rows", "has 3", "with --folds 3 or on")
+    # Three rows of three categories: no number of random folds would do (each needs a row of one category).
+    assert_one_line_failure(too_few, "three.csv", "5 folds need at least 5 rows", "has 3: evaluate on more data")
     # Two folds are the fewest: the advice is more data alone.
     assert_one_line_failure(one_each, "three.csv", "need a category with at least 2 rows", "largest has 1: evaluate "
                             "on more data")

@@ -151,6 +151,33 @@ def test_predicting_in_processes_writes_the_same_file(own_taxonomy, tmp_path, mo
     _from_environment.cache_clear()
 
 
+def test_a_failed_training_leaves_no_folder_it_made(tmp_path):
+    data = tmp_path / "one.csv"
+    data.write_text("description,amount,category\nA,-1,x\nB,-2,x\n")
+    with pytest.raises(DataFileError, match="at least two categories"):
+        train_file(data, tmp_path / "new" / "model")
+    assert not (tmp_path / "new" / "model").exists()
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(DataFileError):
+        train_file(data, tmp_path / "kept")
+    assert (tmp_path / "kept").is_dir()  # not made by this run: left as it was
+
+
+def test_checking_an_output_keeps_what_is_there(tmp_path):
+    from cli.main import _check_writable
+
+    (tmp_path / "result.json").write_text("earlier")
+    _check_writable(tmp_path / "result.json")
+    assert (tmp_path / "result.json").read_text() == "earlier"
+    _check_writable(tmp_path / "new.json")
+    assert not (tmp_path / "new.json").exists()
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")  # dangling: the run would write through it
+    _check_writable(tmp_path / "link.json")
+    assert (tmp_path / "link.json").is_symlink()
+    with pytest.raises(OSError):
+        _check_writable(tmp_path / "no" / "such" / "folder.json")
+
+
 @pytest.mark.parametrize(("manifest", "said"), [("{nope", "is not JSON"), ("[]", "is not a model manifest"),
                                                  ('{"sha256": 5}', "is not a model manifest")])
 def test_a_broken_manifest_is_one_clear_error(own_taxonomy, tmp_path, manifest, said):
