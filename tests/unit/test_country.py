@@ -30,8 +30,9 @@ def test_read_labeled_takes_the_country_from_the_currency_column(tmp_path):
     assert read_labeled(path).country == "NZ"
 
 
-@pytest.mark.parametrize(("value", "said"), [("NZL", "two-letter ISO 3166 country code"), ("1Z", "two-letter ISO"),
-                                           ("ñz", "two-letter ISO"), ("XX", "neither a country of the brand catalog nor of a currency")])
+@pytest.mark.parametrize(("value", "said"), [
+    ("NZL", "two-letter ISO 3166 country code"), ("1Z", "two-letter ISO"), ("ñz", "two-letter ISO"),
+    ("XX", "neither a country of the brand catalog nor of a currency")])
 def test_train_refuses_a_country_that_is_not_one(value, said, tmp_path):
     data = tmp_path / "rows.csv"
     data.write_text("description,amount,category\nZ ENERGY,-60.00,fuel\n", encoding="utf-8")
