@@ -61,10 +61,17 @@ def import_spool(session: Session, spool: Path) -> int:
     # writer that opened it just before the rename may still append a line to it.
     claimed = spool.with_name(f"{spool.name}.imported-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}")
     spool.replace(claimed)
-    rows = [json.loads(line) for line in claimed.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for row in rows:
-        if row.get("redriven_at"):
-            row["redriven_at"] = dt.datetime.fromisoformat(row["redriven_at"])
+    rows = []
+    for number, line in enumerate(claimed.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        try:
+            row = json.loads(line) if line.strip() else None
+            if row is not None and row.get("redriven_at"):
+                row["redriven_at"] = dt.datetime.fromisoformat(row["redriven_at"])
+        except (ValueError, AttributeError):  # a line cut short by a crash: the others still count
+            log.error("failure spool %s line %d is unreadable and stays only there: %.200s", claimed, number, line)
+            continue
+        if row is not None:
+            rows.append(row)
     session.add_all(FailedTask(**row) for row in rows)
     session.flush()
     return len(rows)
