@@ -242,9 +242,10 @@ def predict(model_dir: Path, data: Path, out: Path, batch_size: int, jobs: int) 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--job-id", default=None, help="The job's id; sending the same file again with it changes nothing. "
-              "Default: a new random id.")
+@click.option("--job-id", default=None, callback=lambda _c, _p, v: _bounded(v, "job_id"),
+              help="The job's id; sending the same file again with it changes nothing. Default: a new random id.")
 @click.option("--source", default="default", show_default=True,
+              callback=lambda _c, _p, v: _bounded(v, "source"),
               help="Where the rows come from; transaction ids are unique per source.")
 @click.option("--callback", default=None, help="Task name to send when the job finishes.")
 @click.option("--force-variant", type=click.Choice(["A", "B", "active", "candidate"]), default=None,
@@ -469,6 +470,16 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
                       f"[/yellow]; wrote an empty {out}")
         sys.exit(EXIT_NOT_FOUND)
     console.print(f"{rows:,} labels -> {out}")
+
+
+def _bounded(value: str | None, field: str) -> str | None:
+    """``value`` if the workers would take it as ``field`` (job_id or source), else a usage error now."""
+    from pipeline.schema import MAX_JOB_ID_LENGTH, MAX_SOURCE_LENGTH
+
+    most = {"job_id": MAX_JOB_ID_LENGTH, "source": MAX_SOURCE_LENGTH}[field]
+    if value is not None and not 0 < len(value) <= most:
+        raise click.BadParameter(f"must be 1 to {most} characters, not {len(value)}")
+    return value
 
 
 def _check_writable(path: Path) -> None:

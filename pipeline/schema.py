@@ -39,6 +39,8 @@ from pipeline.settings import Settings
 
 _MCC = re.compile(r"[0-9]{4}")  # ASCII digits only, used with fullmatch
 _MAX_ID_LENGTH = 128
+MAX_JOB_ID_LENGTH = 128  # manna.submit_batch's job_id and source (tasks.ingest refuses longer ones)
+MAX_SOURCE_LENGTH = 64
 _MAX_SHORT_FIELD = 256
 _MAX_DECIMALS = 4
 # Thousands separators only in this unambiguous form; ASCII digits ([0-9], not \d).

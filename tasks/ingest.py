@@ -9,7 +9,7 @@ from celery import shared_task
 from db.jobs import done_chunk_ids, finish_if_done, record_batch
 from db.queries import CHUNK_TASK
 from pipeline.chunks import batch_key, plan_chunks
-from pipeline.schema import RowError, validate_batch
+from pipeline.schema import MAX_JOB_ID_LENGTH, MAX_SOURCE_LENGTH, RowError, validate_batch
 from pipeline.variant import parse_forced_variant
 from services.runtime import runtime
 from tasks.base import InvalidPayload, MannaTask
@@ -53,10 +53,10 @@ def submit_batch(self: MannaTask, job_id: str, transactions: Any, source: str = 
 
 
 def _check_arguments(job_id: Any, source: Any, callback: Any) -> None:
-    if not isinstance(job_id, str) or not 0 < len(job_id) <= 128:
-        raise InvalidPayload("job_id must be a non-empty string of at most 128 characters")
-    if not isinstance(source, str) or not 0 < len(source) <= 64:
-        raise InvalidPayload("source must be a non-empty string of at most 64 characters")
+    if not isinstance(job_id, str) or not 0 < len(job_id) <= MAX_JOB_ID_LENGTH:
+        raise InvalidPayload(f"job_id must be a non-empty string of at most {MAX_JOB_ID_LENGTH} characters")
+    if not isinstance(source, str) or not 0 < len(source) <= MAX_SOURCE_LENGTH:
+        raise InvalidPayload(f"source must be a non-empty string of at most {MAX_SOURCE_LENGTH} characters")
     if callback is not None and (not isinstance(callback, str) or not 0 < len(callback) <= 256):
         raise InvalidPayload("callback must be a task name")
 

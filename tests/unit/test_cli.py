@@ -196,6 +196,11 @@ def test_submit_says_what_was_accepted_and_exits_by_it(trained, tmp_path):
     header_only.write_text("id,description,amount\n")
     refused = manna("submit", str(header_only), data_dir=tmp_path)
     assert refused.returncode == 2 and "holds no rows" in refused.stderr
+    # What the workers would refuse is refused here, before a row is sent (else submit waited for a job never made).
+    for option, value, said in (("--source", "", "must be 1 to 64 characters, not 0"),
+                                ("--job-id", "j" * 129, "must be 1 to 128 characters, not 129")):
+        refused = manna("submit", str(rows), option, value, "--timeout", "5", data_dir=tmp_path)
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
 
 
 def test_results_come_out_without_sql(trained, tmp_path):
