@@ -461,13 +461,14 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
         raise click.UsageError("--since goes with --source")
     if out.suffix.lower() not in FORMATS:
         raise click.UsageError(f"--out {out.name}: the file must end in {', '.join(FORMATS)}")
+    existed = out.exists()
     with console.status("exporting") as status:
         rows = export_labels(get_settings(), out, job_id=job_id, source=source,
                              since=since.replace(tzinfo=dt.UTC) if since else None,
                              progress=lambda n: status.update(f"exporting: {n:,} labels"))
     if not rows:
         console.print(f"[yellow]no labels for {'job ' + repr(job_id) if job_id else 'source ' + repr(source)}"
-                      f"[/yellow]; wrote an empty {out}")
+                      f"[/yellow]; {f'left {out} as it was' if existed else f'wrote an empty {out}'}")
         sys.exit(EXIT_NOT_FOUND)
     console.print(f"{rows:,} labels -> {out}")
 

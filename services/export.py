@@ -21,7 +21,8 @@ def export_labels(settings: Settings, out: Path, *, job_id: str | None = None, s
                   since: dt.datetime | None = None, progress: Callable[[int], None] = lambda _: None) -> int:
     """Write every label of the job (or source) to ``out``; returns the rows written.
 
-    The file is written next to ``out`` and renamed at the end: an interrupted export leaves no half file.
+    The file is written next to ``out`` and renamed at the end: an interrupted export leaves no half file,
+    and one that finds no label leaves a file already at ``out`` as it was.
     """
     if out.suffix.lower() not in FORMATS:
         raise ValueError(f"{out.name}: the output must end in {', '.join(FORMATS)}")
@@ -36,6 +37,9 @@ def export_labels(settings: Settings, out: Path, *, job_id: str | None = None, s
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    if not written and out.exists():  # nothing to write: a file that is there (an earlier export) stays
+        partial.unlink()
+        return 0
     partial.replace(out)
     return written
 

@@ -226,6 +226,9 @@ def test_results_come_out_without_sql(trained, tmp_path):
     assert by_source.returncode == 0 and len(pd.read_csv(tmp_path / "s.csv")) == 300
     none = manna("export", "--source", "nobody", "--out", str(tmp_path / "none.csv"), data_dir=tmp_path)
     assert none.returncode == 1 and "no labels" in none.stderr
+    # Nothing found leaves an earlier export as it was.
+    kept = manna("export", "--source", "nobody", "--out", str(tmp_path / "s.csv"), data_dir=tmp_path)
+    assert kept.returncode == 1 and "as it was" in kept.stderr and len(pd.read_csv(tmp_path / "s.csv")) == 300
 
 
 def test_db_current_and_history(tmp_path):
