@@ -8,6 +8,7 @@ from typing import Any
 
 from db.engine import session_scope
 from db.registry import activate_model, get_model_version, load_experiment, log_change, set_candidate, set_split
+from db.rollouts import open_rollout
 from pipeline.settings import Settings
 from pipeline.variant import Experiment
 
@@ -40,6 +41,9 @@ def make_candidate(settings: Settings, version: str | None, *, actor: str, perce
         experiment = load_experiment(session)
         if version is not None and version == experiment.active_version:
             raise ValueError(f"{version} is the active model already: a candidate must be another version")
+        if (rollout := open_rollout(session)) is not None:  # its next step would set the candidate back
+            raise ValueError(f"the rollout of {rollout.candidate_version} is {rollout.state} and sets the candidate: "
+                             "end it first (manna rollout abort)")
         set_candidate(session, version, percent)
         log_change(session, decision="manual:candidate" if version else "manual:clear_candidate", actor=actor,
                    version=version or experiment.candidate_version, percent=percent if version else 0.0)

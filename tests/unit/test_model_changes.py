@@ -47,3 +47,11 @@ def test_a_candidate_and_its_share_are_set_cleared_and_logged(sqlite_settings):
         decisions = [(c["decision"], c["version"], c["candidate_percent"]) for c in recent_changes(session)][:3]
     assert decisions == [("manual:clear_candidate", "m-b", 0.0), ("manual:split", "m-b", 12.5),
                          ("manual:candidate", "m-b", 12.5)]
+    # While a rollout runs, it sets the candidate: a manual change would be undone by its next step.
+    from services.rollout import control, start
+
+    start(sqlite_settings, candidate="m-b", actor="cli:ann")
+    with pytest.raises(ValueError, match=r"rollout of m-b is running and sets the candidate: end it first"):
+        make_candidate(sqlite_settings, None, actor="cli:ann")
+    control(sqlite_settings, "abort", actor="cli:ann")
+    assert make_candidate(sqlite_settings, None, actor="cli:ann").candidate_version is None
