@@ -74,8 +74,11 @@ def _database(err: sa_exc.StatementError) -> KnownFailure | None:
     if re.search(r"no such table|relation \"[^\"]+\" does not exist|no such column|column .* does not exist",
                  text):
         return KnownFailure("database", f"the schema is missing or old ({_first_line(text)}): run manna db upgrade")
+    if "unable to open database file" in text:  # SQLite, embedded: its folder is missing or unwritable
+        return KnownFailure("database", f"cannot open the SQLite database ({_first_line(text)}): its folder "
+                                        "(MANNA_DATA_DIR) must exist and be writable; manna db upgrade makes it")
     if re.search(r"could not connect|connection refused|Connection refused|could not translate host|"
-                 r"server closed the connection|timeout expired|unable to open database file|"
+                 r"server closed the connection|timeout expired|"
                  r"role \"[^\"]+\" does not exist|password authentication failed", text):
         return KnownFailure("database", f"the database is not answering ({_first_line(text)}): {SERVICES_HINT}, "
                                         "or check MANNA_DATABASE_URL")

@@ -70,6 +70,11 @@ def test_postgres_down_is_one_line_naming_the_database(files, tmp_path):
         assert_one_line_failure(run, "database is not answering", "MANNA_DATABASE_URL", command=command)
 
 
+def test_a_data_folder_not_made_yet_is_named_with_the_command_that_makes_it(tmp_path):
+    run = manna("jobs", "list", data_dir=tmp_path / "not-yet")
+    assert_one_line_failure(run, "cannot open the SQLite database", "(MANNA_DATA_DIR)", "manna db upgrade makes it")
+
+
 def test_broker_down_is_one_line_naming_the_broker(files, tmp_path):
     assert manna("db", "upgrade", data_dir=tmp_path).returncode == 0
     url = f"redis://127.0.0.1:{free_port()}/0"
