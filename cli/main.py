@@ -358,6 +358,8 @@ def _report_outcome(outcome: Outcome, min_accepted: float, as_json: bool) -> Non
                   + (f" (top reasons: {reasons}; the rows are in rejected_transactions)" if reasons else ""))
     click.echo(json.dumps(outcome.as_dict(), indent=2) if as_json else outcome.job_id)
     if not outcome.accepted or outcome.accepted_share < min_accepted:
+        console.print(f"[red]exit {EXIT_REJECTED}:[/red] " + ("no row was accepted" if not outcome.accepted else
+                      f"{outcome.accepted_share:.1%} of rows accepted, under --min-accepted {min_accepted:.1%}"))
         sys.exit(EXIT_REJECTED)
 
 
@@ -456,7 +458,7 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
     from services.export import FORMATS, export_labels
 
     if (job_id is None) == (source is None):
-        raise click.UsageError("give --job or --source")
+        raise click.UsageError("give --job or --source, one of them")
     if since is not None and source is None:
         raise click.UsageError("--since goes with --source")
     if out.suffix.lower() not in FORMATS:
@@ -471,6 +473,11 @@ def export(job_id: str | None, source: str | None, since: dt.datetime | None, ou
                       f"[/yellow]; {f'left {out} as it was' if existed else f'wrote an empty {out}'}")
         sys.exit(EXIT_NOT_FOUND)
     console.print(f"{rows:,} labels -> {out}")
+
+
+def _message(err: Exception) -> str:
+    """What an exception says: a KeyError's message without the quotes its str() adds."""
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
 
 
 def _bounded(value: str | None, field: str) -> str | None:
@@ -791,7 +798,7 @@ def _activate(version: str, force: bool) -> None:
     try:
         activate(get_settings(), version, actor=_cli_actor(), force=force)
     except LookupError as err:
-        raise NotFound(str(err).strip("\"'")) from None
+        raise NotFound(_message(err)) from None
     except ModelChangeRefused as err:
         raise Failure(str(err)) from None
     console.print(f"{version} is active")
@@ -836,11 +843,11 @@ def models_candidate(version: str | None, clear: bool, percent: float) -> None:
     from services.models import make_candidate
 
     if bool(version) == clear:
-        raise click.UsageError("give a VERSION or --clear")
+        raise click.UsageError("give a VERSION or --clear, one of them")
     try:
         experiment = make_candidate(get_settings(), version, actor=_cli_actor(), percent=percent)
     except LookupError as err:
-        raise NotFound(str(err).strip("\"'")) from None
+        raise NotFound(_message(err)) from None
     except ValueError as err:
         raise Failure(str(err)) from None
     console.print(f"candidate: {experiment.candidate_version or 'none'} ({experiment.candidate_percent:g}% of tasks)")
@@ -861,9 +868,13 @@ def rollout_start(candidate: str, phases: str | None, policy: str) -> None:
 
     try:
         shares = [float(p) for p in phases.split(",")] if phases else None
+    except ValueError:
+        raise click.BadParameter(f"{phases!r}: shares in percent separated by commas, such as 10,50,100",
+                                 param_hint="--phases") from None
+    try:
         state = start(get_settings(), candidate=candidate, actor=_cli_actor(), policy=policy, phases=shares)
     except LookupError as err:
-        raise NotFound(str(err).strip("\"'")) from None
+        raise NotFound(_message(err)) from None
     except ValueError as err:
         raise Failure(str(err)) from None
     console.print(f"rollout {state['id']} of {candidate}: {state['percent']:g}% of tasks (policy {policy})")
@@ -899,7 +910,7 @@ def _rollout_control(action: str) -> None:
     try:
         state = control(get_settings(), action, actor=_cli_actor())
     except LookupError as err:
-        raise NotFound(str(err).strip("\"'")) from None
+        raise NotFound(_message(err)) from None
     except ValueError as err:
         raise Failure(str(err)) from None
     console.print(f"rollout {state['id']}: {state['state']}, {state['percent']:g}% of tasks to {state['candidate']}")

@@ -455,6 +455,9 @@ def load_model(artifact_dir: Path, expected_sha256: str) -> CategoryModel:
 def read_manifest(artifact_dir: Path) -> dict[str, Any]:
     """The manifest written beside an artifact (version, sha256, classes, training summary)."""
     path = artifact_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise ArtifactError(f"{artifact_dir} holds no {MANIFEST_NAME}: not a model folder (manna train --data FILE "
+                            "--out DIR writes one)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError

@@ -93,6 +93,8 @@ def test_model_registry_commands(trained, tmp_path):
     assert statuses == {"retired", "active"}
     unknown = manna("models", "activate", "m-nope", data_dir=tmp_path)
     assert unknown.returncode == 1 and "m-nope" in unknown.stderr, unknown.stderr
+    unknown = manna("models", "candidate", "m-nope", data_dir=tmp_path)
+    assert unknown.returncode == 1 and "unknown model version 'm-nope'" in unknown.stderr, unknown.stderr
 
 
 def test_a_model_trained_on_a_file_is_registered_and_listed_with_its_metrics(tmp_path):
@@ -191,6 +193,7 @@ def test_submit_says_what_was_accepted_and_exits_by_it(trained, tmp_path):
     again = manna("submit", str(rows), "--json", data_dir=tmp_path)
     outcome = json.loads(again.stdout)
     assert again.returncode == 1 and (outcome["accepted"], outcome["rejected"]) == (0, 3)
+    assert "exit 1: no row was accepted" in again.stderr  # the exit code says why
     assert outcome["top_reasons"] == {"id:already_received": 1, "description:missing": 1, "amount:invalid": 1}
     header_only = tmp_path / "header.csv"
     header_only.write_text("id,description,amount\n")

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from cli.bench.stack import free_port
 from cli.main import main
@@ -68,6 +69,11 @@ def test_postgres_down_is_one_line_naming_the_database(files, tmp_path):
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/manna"
     for command, run in run_all(DATABASE_COMMANDS, files, tmp_path, MANNA_DATABASE_URL=url).items():
         assert_one_line_failure(run, "database is not answering", "MANNA_DATABASE_URL", command=command)
+
+
+def test_rollout_phases_that_are_not_numbers_are_a_usage_error():
+    result = CliRunner().invoke(main, ["rollout", "start", "--candidate", "m-x", "--phases", "a,b"])
+    assert result.exit_code == 2 and "shares in percent separated by commas" in result.output
 
 
 def test_a_data_folder_not_made_yet_is_named_with_the_command_that_makes_it(tmp_path):
