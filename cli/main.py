@@ -1256,8 +1256,11 @@ def explain(transaction_id: str, source: str | None) -> None:
         labels = explain_label(session, transaction_id, source)
     if not labels:
         raise NotFound(f"no label for transaction {transaction_id!r}")
-    for label in labels:
-        click.echo(json.dumps(label, indent=2, default=str))
+    if len(labels) > 1:  # one JSON document on stdout, always
+        sources = ", ".join(sorted({str(label.get("source")) for label in labels}))
+        raise click.UsageError(f"transaction {transaction_id!r} was sent by several sources ({sources}): "
+                               "give --source")
+    click.echo(json.dumps(labels[0], indent=2, default=str))
 
 
 @main.command()

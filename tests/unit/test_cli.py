@@ -189,6 +189,11 @@ def test_submit_says_what_was_accepted_and_exits_by_it(trained, tmp_path):
     strict = manna("submit", str(rows), "--job-id", "strict", "--source", "other", "--min-accepted", "0.5",
                    data_dir=tmp_path)
     assert strict.returncode == 1 and "accepted 1, rejected 2" in strict.stderr
+    assert "33.3% of rows accepted, under --min-accepted 50.0%" in strict.stderr
+    # t1 now has a label in two sources: explain prints one JSON document, so it asks which.
+    both = manna("explain", "t1", data_dir=tmp_path)
+    assert both.returncode == 2 and "several sources (default, other): give --source" in both.stderr
+    assert json.loads(manna("explain", "t1", "--source", "other", data_dir=tmp_path).stdout)["source"] == "other"
     # The same rows again under a new job: the one good id was already received, nothing is accepted.
     again = manna("submit", str(rows), "--json", data_dir=tmp_path)
     outcome = json.loads(again.stdout)
