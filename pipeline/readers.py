@@ -178,6 +178,9 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
             yield value
 
 
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # a file that opens with one is read as UTF-16
+
+
 def _open_text(path: Path, newline: str | None = None) -> io.TextIOWrapper:
     """UTF-8 with an optional BOM, or UTF-16 with its BOM (Excel's "Unicode text"); bad bytes replaced.
 
@@ -185,7 +188,7 @@ def _open_text(path: Path, newline: str | None = None) -> io.TextIOWrapper:
     """
     handle = path.open("rb")
     start = handle.read(len(codecs.BOM_UTF8))
-    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    if start[:2] in _UTF16_BOMS:
         handle.seek(0)
         return io.TextIOWrapper(handle, encoding="utf-16", errors="replace", newline=newline)
     if start != codecs.BOM_UTF8:
@@ -202,7 +205,7 @@ def utf8_problem(path: Path) -> str:
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     with path.open("rb") as handle:
-        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if handle.read(2) in _UTF16_BOMS:
             return ""
         handle.seek(0)
         while chunk := handle.read(1 << 20):
